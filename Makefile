@@ -1,0 +1,51 @@
+# rokv: every target runs with the project's pinned Node (node_modules/.bin first on PATH).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+SIZE ?= 1M
+SEED ?= 1
+PORT ?= 7070
+COUNT_10K := 10000
+COUNT_100K := 100000
+COUNT_1M := 1000000
+COUNT_10M := 10000000
+DATA := testdata_$(SIZE).data
+INSTALLED := node_modules/.package-lock.json
+
+.PHONY: install data demo test typecheck bench clean help
+
+help:
+	@echo "make demo             install, make testdata_1M, run server + client, print the report"
+	@echo "make test             install, type-check, run the tests (ends with 'N passed, M failed')"
+	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
+	@echo "make bench            end-to-end benchmark"
+
+install: $(INSTALLED)
+
+$(INSTALLED): package.json package-lock.json
+	npm ci
+	@touch $@
+
+data: $(INSTALLED)
+	@count="$(COUNT_$(SIZE))"; if [ -z "$$count" ]; then echo "make data: SIZE must be 10K, 100K, 1M or 10M (got '$(SIZE)'); tools/generate.ts takes any count" >&2; exit 2; fi; \
+	node tools/generate.ts --count "$$count" --seed "$(SEED)" --output "$(DATA)"
+
+$(DATA):
+	$(MAKE) --no-print-directory data SIZE=$(SIZE) SEED=$(SEED)
+
+demo: $(INSTALLED) $(DATA)
+	./bin/inspect $(DATA)
+	@bash tools/demo.sh $(DATA) $(PORT)
+
+typecheck: $(INSTALLED)
+	tsc --noEmit
+
+test: $(INSTALLED) typecheck
+	@node tools/run-tests.ts
+
+bench: $(INSTALLED)
+	npm run bench
+
+clean:
+	rm -f testdata_*.data .test-results.json

@@ -1,0 +1,52 @@
+// What every command-line entry point shares: number parsing for flags, and one way
+// to turn errors into a message and an exit code instead of a stack trace.
+
+import { InvalidArgumentError } from 'commander';
+
+const SUFFIXES: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
+
+/** "1000", "10K", "1M", "2.5M" → a whole number. */
+export function parseCount(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(text.trim());
+  const value = match ? Number(match[1]) * SUFFIXES[match[2].toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`"${text}" is not a count (a whole number, optionally with K, M or G)`);
+  }
+  return value;
+}
+
+export function parseIntIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`"${text}" is not a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+export function parseNumberIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`"${text}" is not a number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+/** Runs a command's body; errors with an exitCode print one line, others a stack. */
+export async function runMain(program: string, body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') {
+      process.stderr.write(`${program}: ${(error as Error).message}\n`);
+      process.exitCode = code;
+    } else {
+      process.stderr.write(`${program}: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    }
+  }
+}

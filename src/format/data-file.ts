@@ -1,0 +1,263 @@
+// A loaded, fully validated packed data file: header checks, checksums, the bounds of
+// every record and index slot, and the lookup from key bytes to a record offset.
+
+import os from 'node:os';
+import { crc32 } from 'node:zlib';
+import { FormatError } from '../errors.ts';
+import { murmur3 } from './hash.ts';
+import {
+  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, RECORD_HEADER_SIZE,
+  SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, readU64,
+} from './layout.ts';
+
+const TWO_32 = 2 ** 32;
+const WORDS_PER_SLOT = SLOT_SIZE / 4;
+
+export interface HeaderSummary {
+  version: number;
+  fileSize: number;
+  recordCount: number;
+  recordsLength: number;
+  indexOffset: number;
+  slotCount: number;
+  hashSeed: number;
+  maxDisplacement: number;
+  recordsCrc: number;
+  indexCrc: number;
+}
+
+export class DataFile {
+  /** The whole file; values are served as ranges of it. */
+  readonly bytes: Buffer;
+  readonly header: HeaderSummary;
+  readonly recordCount: number;
+  readonly recordsEnd: number;
+  /** Where the bytes came from, for messages. */
+  readonly source: string;
+  private readonly slots: Uint32Array;
+  private readonly slotCount: number;
+  private readonly maxDisplacement: number;
+  private readonly seed: number;
+
+  /** Validates everything in the file; throws FormatError naming the first problem. */
+  constructor(bytes: Buffer, source = 'data file') {
+    if (os.endianness() !== 'LE') throw new FormatError('rokv reads data files on little-endian machines only');
+    const header = parseHeader(bytes, source);
+    this.bytes = bytes;
+    this.source = source;
+    this.header = header;
+    this.recordCount = header.recordCount;
+    this.recordsEnd = HEADER_SIZE + header.recordsLength;
+    this.slotCount = header.slotCount;
+    this.maxDisplacement = header.maxDisplacement;
+    this.seed = header.hashSeed;
+    this.slots = slotWords(bytes, header);
+    if (crc32(bytes.subarray(HEADER_SIZE, this.recordsEnd)) !== header.recordsCrc) {
+      throw new FormatError(`${source}: records checksum mismatch (corrupt file)`);
+    }
+    if (crc32(bytes.subarray(header.indexOffset, header.fileSize)) !== header.indexCrc) {
+      throw new FormatError(`${source}: index checksum mismatch (corrupt file)`);
+    }
+    this.validateStructure(source);
+  }
+
+  /** File offset of the record whose key is bytes[start, end), or -1. */
+  find(key: Uint8Array, start: number, end: number): number {
+    const hash = murmur3(key, start, end, this.seed);
+    const tag = hash & TAG_MASK;
+    const slots = this.slots;
+    const bytes = this.bytes;
+    const slotCount = this.slotCount;
+    const keyLength = end - start;
+    let pos = homeSlot(hash, slotCount);
+    for (let distance = 0; distance <= this.maxDisplacement; distance++) {
+      const low = slots[pos * WORDS_PER_SLOT];
+      const high = slots[pos * WORDS_PER_SLOT + 1];
+      if ((low | high) === 0) return -1;
+      if (high >>> 8 === tag) {
+        const record = low + (high & 0xff) * TWO_32;
+        if ((bytes[record] | (bytes[record + 1] << 8)) === keyLength) {
+          const keyAt = record + RECORD_HEADER_SIZE;
+          let i = 0;
+          while (i < keyLength && bytes[keyAt + i] === key[start + i]) i++;
+          if (i === keyLength) return record;
+        }
+      }
+      if (++pos === slotCount) pos = 0;
+    }
+    return -1;
+  }
+
+  keyLength(record: number): number {
+    return this.bytes[record] | (this.bytes[record + 1] << 8);
+  }
+
+  keyStart(record: number): number {
+    return record + RECORD_HEADER_SIZE;
+  }
+
+  valueLength(record: number): number {
+    const b = this.bytes;
+    return (b[record + 2] | (b[record + 3] << 8) | (b[record + 4] << 16)) + b[record + 5] * 0x1000000;
+  }
+
+  valueStart(record: number): number {
+    return record + RECORD_HEADER_SIZE + this.keyLength(record);
+  }
+
+  /** Key bytes of a record, as a view. */
+  key(record: number): Buffer {
+    const start = this.keyStart(record);
+    return this.bytes.subarray(start, start + this.keyLength(record));
+  }
+
+  /** Value bytes of a record, as a view. */
+  value(record: number): Buffer {
+    const start = this.valueStart(record);
+    return this.bytes.subarray(start, start + this.valueLength(record));
+  }
+
+  /** Value of a key as a view, or null when absent. */
+  get(key: Uint8Array): Buffer | null {
+    const record = this.find(key, 0, key.length);
+    return record < 0 ? null : this.value(record);
+  }
+
+  /** Offsets of all records in file order. */
+  recordOffsets(): Float64Array {
+    const offsets = new Float64Array(this.recordCount);
+    let at = HEADER_SIZE;
+    for (let i = 0; i < offsets.length; i++) {
+      offsets[i] = at;
+      at += RECORD_HEADER_SIZE + this.keyLength(at) + this.valueLength(at);
+    }
+    return offsets;
+  }
+
+  /**
+   * Structure: walks the records in file order (bounds of each, marking each start),
+   * then checks that every used slot holds a distinct record start and that every
+   * record has a slot. Together with the checksums this rules out any wrong answer
+   * from a damaged file; whether each key also sits in its probe window is verifyKeys().
+   */
+  private validateStructure(source: string): void {
+    const bytes = this.bytes;
+    const recordsEnd = this.recordsEnd;
+    const starts = new Uint8Array(Math.ceil((recordsEnd - HEADER_SIZE) / 8));
+    let at = HEADER_SIZE;
+    let count = 0;
+    while (at < recordsEnd) {
+      const keyLength = bytes[at] | (bytes[at + 1] << 8);
+      const valueLength = (bytes[at + 2] | (bytes[at + 3] << 8) | (bytes[at + 4] << 16)) + bytes[at + 5] * 0x1000000;
+      const end = at + RECORD_HEADER_SIZE + keyLength + valueLength;
+      if (at + RECORD_HEADER_SIZE > recordsEnd || keyLength === 0 || end > recordsEnd) {
+        const problem = at + RECORD_HEADER_SIZE > recordsEnd ? 'has a cut-off header' : keyLength === 0 ? 'has an empty key' : 'runs past the records section';
+        throw new FormatError(`${source}: record ${count + 1} at offset ${at} ${problem}`);
+      }
+      const bit = at - HEADER_SIZE;
+      starts[bit >>> 3] |= 1 << (bit & 7);
+      at = end;
+      count++;
+    }
+    if (count !== this.recordCount) {
+      throw new FormatError(`${source}: header says ${this.recordCount} records, records section holds ${count}`);
+    }
+    const slots = this.slots;
+    let used = 0;
+    for (let word = 0; word < slots.length; word += WORDS_PER_SLOT) {
+      const low = slots[word];
+      const high = slots[word + 1];
+      if ((low | high) === 0) continue;
+      const record = decodeSlotOffset(low, high);
+      const bit = record - HEADER_SIZE;
+      if (record < HEADER_SIZE || record >= this.recordsEnd || (starts[bit >>> 3] & (1 << (bit & 7))) === 0) {
+        throw new FormatError(`${source}: index slot ${word / WORDS_PER_SLOT} points at offset ${record}, which is not a record (or is in another slot too)`);
+      }
+      starts[bit >>> 3] &= ~(1 << (bit & 7));
+      used++;
+    }
+    if (used !== this.recordCount) {
+      throw new FormatError(`${source}: index has ${used} used slots for ${this.recordCount} records`);
+    }
+  }
+
+  /**
+   * Deep check: finds every record through the index by its own key, so every key is
+   * in its probe window with the right tag, and no key is stored twice.
+   */
+  verifyKeys(): void {
+    const bytes = this.bytes;
+    let at = HEADER_SIZE;
+    for (let n = 1; at < this.recordsEnd; n++) {
+      const keyStart = at + RECORD_HEADER_SIZE;
+      const keyEnd = keyStart + this.keyLength(at);
+      const found = this.find(bytes, keyStart, keyEnd);
+      if (found !== at) {
+        const where = `${this.source}: record ${n} at offset ${at}`;
+        throw new FormatError(found < 0 ? `${where} cannot be found through the index` : `${where} repeats the key of the record at offset ${found}`);
+      }
+      at = keyEnd + this.valueLength(at);
+    }
+  }
+}
+
+function parseHeader(bytes: Buffer, source: string): HeaderSummary {
+  if (bytes.length < HEADER_SIZE) {
+    throw new FormatError(`${source}: ${bytes.length} bytes is shorter than the ${HEADER_SIZE}-byte header (truncated, or not a rokv data file)`);
+  }
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new FormatError(`${source}: not a rokv data file (magic is not "${MAGIC.toString('latin1')}")`);
+  }
+  if (crc32(bytes.subarray(0, H.headerCrc)) !== bytes.readUInt32LE(H.headerCrc)) {
+    throw new FormatError(`${source}: header checksum mismatch (corrupt file)`);
+  }
+  const version = bytes.readUInt16LE(H.version);
+  if (version !== FORMAT_VERSION) {
+    throw new FormatError(`${source}: format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`);
+  }
+  const fail = (what: string): never => {
+    throw new FormatError(`${source}: bad header: ${what}`);
+  };
+  if (bytes.readUInt16LE(H.headerSize) !== HEADER_SIZE) fail(`header size is not ${HEADER_SIZE}`);
+  if (bytes.readUInt32LE(H.flags) !== 0) fail('unknown flags');
+  if (bytes.readUInt32LE(H.hashId) !== HASH_MURMUR3_32) fail(`unknown hash function ${bytes.readUInt32LE(H.hashId)}`);
+  if (!bytes.subarray(H.reservedStart, H.headerCrc).every((b) => b === 0)) fail('reserved bytes are not zero');
+  const header: HeaderSummary = {
+    version,
+    fileSize: readU64(bytes, H.fileSize),
+    recordCount: readU64(bytes, H.recordCount),
+    recordsLength: readU64(bytes, H.recordsLength),
+    indexOffset: readU64(bytes, H.indexOffset),
+    slotCount: readU64(bytes, H.slotCount),
+    hashSeed: bytes.readUInt32LE(H.hashSeed),
+    maxDisplacement: bytes.readUInt32LE(H.maxDisplacement),
+    recordsCrc: bytes.readUInt32LE(H.recordsCrc),
+    indexCrc: bytes.readUInt32LE(H.indexCrc),
+  };
+  if (header.fileSize !== bytes.length) {
+    throw new FormatError(`${source}: file is ${bytes.length} bytes but its header says ${header.fileSize} (truncated or extended)`);
+  }
+  if (readU64(bytes, H.recordsOffset) !== HEADER_SIZE) fail('records do not start right after the header');
+  const recordsEnd = HEADER_SIZE + header.recordsLength;
+  if (header.indexOffset % INDEX_ALIGN !== 0) fail(`index offset ${header.indexOffset} is not ${INDEX_ALIGN}-byte aligned`);
+  if (header.indexOffset < recordsEnd || header.indexOffset - recordsEnd >= INDEX_ALIGN) {
+    fail(`index offset ${header.indexOffset} does not follow the records (which end at ${recordsEnd})`);
+  }
+  if (!bytes.subarray(recordsEnd, header.indexOffset).every((b) => b === 0)) fail('padding before the index is not zero');
+  if (header.slotCount < 1 || header.slotCount < header.recordCount) {
+    fail(`${header.slotCount} index slots cannot hold ${header.recordCount} records`);
+  }
+  if (header.indexOffset + header.slotCount * SLOT_SIZE !== header.fileSize) fail('index does not end at the end of the file');
+  if (header.maxDisplacement >= header.slotCount) fail('longest probe is longer than the index');
+  return header;
+}
+
+/** The index as u32 words, viewed in place when aligned. */
+function slotWords(bytes: Buffer, header: HeaderSummary): Uint32Array {
+  const length = header.slotCount * WORDS_PER_SLOT;
+  const at = bytes.byteOffset + header.indexOffset;
+  if (at % 4 === 0) return new Uint32Array(bytes.buffer, at, length);
+  const copy = new Uint32Array(length);
+  new Uint8Array(copy.buffer).set(bytes.subarray(header.indexOffset, header.fileSize));
+  return copy;
+}

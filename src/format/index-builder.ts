@@ -1,0 +1,84 @@
+// Builds the open-addressing index of a packed file: Robin Hood linear probing over
+// the records' hashes, duplicate keys resolved by the caller, slots encoded per layout.ts.
+
+import { SLOT_SIZE, encodeSlotHigh, homeSlot, slotCountFor, slotTag } from './layout.ts';
+
+export interface IndexKeys {
+  /** 32-bit key hash of each record, by ordinal. */
+  readonly hashes: Uint32Array;
+  /** File offset of each record, by ordinal. */
+  readonly offsets: Float64Array;
+  readonly count: number;
+  /** True when the records at both ordinals have equal keys (only asked when hashes are equal). */
+  sameKey(a: number, b: number): boolean;
+  /** Two records share a key: return the ordinal to keep, or throw. */
+  resolveDuplicate(existing: number, incoming: number): number;
+}
+
+export interface BuiltIndex {
+  readonly slots: Buffer;
+  readonly slotCount: number;
+  readonly maxDisplacement: number;
+  /** Ordinals dropped as duplicates, ascending. */
+  readonly dropped: number[];
+}
+
+const EMPTY = 0;
+
+export function buildIndex(keys: IndexKeys): BuiltIndex {
+  const slotCount = slotCountFor(keys.count);
+  // Ordinal + 1 of the record in each slot; EMPTY (0) when free.
+  const slotEntry = new Uint32Array(slotCount);
+  const slotHash = new Uint32Array(slotCount);
+  const dropped: number[] = [];
+  let maxDisplacement = 0;
+
+  for (let ordinal = 0; ordinal < keys.count; ordinal++) {
+    let entry = ordinal + 1;
+    let hash = keys.hashes[ordinal];
+    let distance = 0;
+    let pos = homeSlot(hash, slotCount);
+    let mayBeDuplicate = true; // only the record being inserted can meet its twin
+    for (;;) {
+      const resident = slotEntry[pos];
+      if (resident === EMPTY) {
+        slotEntry[pos] = entry;
+        slotHash[pos] = hash;
+        if (distance > maxDisplacement) maxDisplacement = distance;
+        break;
+      }
+      const residentHash = slotHash[pos];
+      if (mayBeDuplicate && residentHash === hash && keys.sameKey(resident - 1, entry - 1)) {
+        const keep = keys.resolveDuplicate(resident - 1, entry - 1);
+        dropped.push(keep === resident - 1 ? entry - 1 : resident - 1);
+        slotEntry[pos] = keep + 1;
+        break;
+      }
+      let residentDistance = pos - homeSlot(residentHash, slotCount);
+      if (residentDistance < 0) residentDistance += slotCount;
+      if (residentDistance < distance) {
+        slotEntry[pos] = entry;
+        slotHash[pos] = hash;
+        if (distance > maxDisplacement) maxDisplacement = distance;
+        entry = resident;
+        hash = residentHash;
+        distance = residentDistance;
+        mayBeDuplicate = false;
+      }
+      distance++;
+      pos++;
+      if (pos === slotCount) pos = 0;
+    }
+  }
+
+  const slots = Buffer.alloc(slotCount * SLOT_SIZE);
+  for (let pos = 0; pos < slotCount; pos++) {
+    const entry = slotEntry[pos];
+    if (entry === EMPTY) continue;
+    const offset = keys.offsets[entry - 1];
+    slots.writeUInt32LE(offset >>> 0, pos * SLOT_SIZE);
+    slots.writeUInt32LE(encodeSlotHigh(slotTag(keys.hashes[entry - 1]), offset), pos * SLOT_SIZE + 4);
+  }
+  dropped.sort((a, b) => a - b);
+  return { slots, slotCount, maxDisplacement, dropped };
+}

@@ -1,0 +1,46 @@
+// Reads a data file from disk into one Buffer (in chunks, so files past 2 GiB load),
+// optionally backed by a SharedArrayBuffer for worker threads, and validates it.
+
+import fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { FormatError } from '../errors.ts';
+import { DataFile } from './data-file.ts';
+
+const READ_CHUNK = 1 << 30;
+
+export interface LoadOptions {
+  /** Back the Buffer with a SharedArrayBuffer that worker threads can view. */
+  shared?: boolean;
+}
+
+export function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new FormatError(`cannot open ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new FormatError(`${file}: not a regular file`);
+    if (stat.size > bufferConstants.MAX_LENGTH) {
+      throw new FormatError(`${file}: ${stat.size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH})`);
+    }
+    const bytes = options.shared
+      ? Buffer.from(new SharedArrayBuffer(stat.size))
+      : Buffer.allocUnsafeSlow(stat.size);
+    let done = 0;
+    while (done < stat.size) {
+      const n = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK, stat.size - done), done);
+      if (n === 0) throw new FormatError(`${file}: file shrank while being read`);
+      done += n;
+    }
+    return bytes;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function loadDataFile(file: string, options: LoadOptions = {}): DataFile {
+  return new DataFile(readFileBytes(file, options), file);
+}

@@ -1,0 +1,227 @@
+// Writes a packed data file: records streamed to a temporary file beside the output,
+// then the index and header; renamed into place only when complete.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { InputError } from '../errors.ts';
+import { murmur3 } from './hash.ts';
+import { buildIndex } from './index-builder.ts';
+import {
+  DEFAULT_HASH_SEED, FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC,
+  MAX_RECORD_OFFSET, RECORD_HEADER_SIZE, recordProblem, writeU64,
+} from './layout.ts';
+
+export interface PackWriterOptions {
+  hashSeed?: number;
+  /**
+   * Two records share a key (ordinals in the order added): return the ordinal to
+   * keep, or throw. Without it a duplicate key is an InputError.
+   */
+  onDuplicate?: (existing: number, incoming: number, key: Buffer) => number;
+}
+
+export interface PackSummary {
+  path: string;
+  records: number;
+  fileSize: number;
+  dropped: number;
+}
+
+const WRITE_BUFFER_SIZE = 4 << 20;
+const MAX_RECORDS = 0xffffffff - 1;
+let tempFileSerial = 0;
+
+/** Growable array of record hashes and offsets, by ordinal. */
+class RecordTable {
+  hashes = new Uint32Array(1024);
+  offsets = new Float64Array(1024);
+  count = 0;
+  push(hash: number, offset: number): void {
+    if (this.count === this.hashes.length) {
+      const hashes = new Uint32Array(this.count * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+      const offsets = new Float64Array(this.count * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+    }
+    this.hashes[this.count] = hash;
+    this.offsets[this.count] = offset;
+    this.count++;
+  }
+}
+
+export class PackWriter {
+  readonly outputPath: string;
+  private readonly tempPath: string;
+  private readonly options: PackWriterOptions;
+  private readonly seed: number;
+  private fd: number;
+  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
+  private buffered = 0;
+  private position = HEADER_SIZE; // file offset of the next record
+  private recordsCrc = 0;
+  private readonly table = new RecordTable();
+  private done = false;
+
+  constructor(outputPath: string, options: PackWriterOptions = {}) {
+    this.outputPath = outputPath;
+    this.options = options;
+    this.seed = (options.hashSeed ?? DEFAULT_HASH_SEED) >>> 0;
+    this.tempPath = path.join(path.dirname(outputPath), `.${path.basename(outputPath)}.tmp-${process.pid}-${tempFileSerial++}`);
+    this.fd = fs.openSync(this.tempPath, 'w+');
+    this.writeRaw(Buffer.alloc(HEADER_SIZE), false); // the header is written last, in place
+  }
+
+  get count(): number {
+    return this.table.count;
+  }
+
+  /** Appends one record. Throws InputError for a record the format cannot hold. */
+  add(key: Uint8Array, value: Uint8Array): void {
+    const problem = recordProblem(key.length, value.length);
+    if (problem !== null) throw new InputError(problem);
+    if (this.table.count >= MAX_RECORDS) throw new InputError(`more than ${MAX_RECORDS} records`);
+    const size = RECORD_HEADER_SIZE + key.length + value.length;
+    if (this.position + size - 1 > MAX_RECORD_OFFSET) {
+      throw new InputError(`records pass the format's ${MAX_RECORD_OFFSET + 1}-byte limit`);
+    }
+    this.table.push(murmur3(key, 0, key.length, this.seed), this.position);
+    if (this.buffered + RECORD_HEADER_SIZE + key.length > WRITE_BUFFER_SIZE) this.flush();
+    const buf = this.buffer;
+    buf.writeUInt16LE(key.length, this.buffered);
+    buf.writeUInt32LE(value.length, this.buffered + 2);
+    buf.set(key, this.buffered + RECORD_HEADER_SIZE);
+    this.buffered += RECORD_HEADER_SIZE + key.length;
+    if (this.buffered + value.length > WRITE_BUFFER_SIZE) {
+      this.flush();
+      if (value.length > WRITE_BUFFER_SIZE) {
+        this.writeRaw(value);
+        this.position += size;
+        return;
+      }
+    }
+    buf.set(value, this.buffered);
+    this.buffered += value.length;
+    this.position += size;
+  }
+
+  /** Writes index and header, then renames the file into place. */
+  finish(): PackSummary {
+    this.flush();
+    const recordsLength = this.position - HEADER_SIZE;
+    const index = buildIndex({
+      hashes: this.table.hashes,
+      offsets: this.table.offsets,
+      count: this.table.count,
+      sameKey: (a, b) => this.readKey(a).equals(this.readKey(b)),
+      resolveDuplicate: (existing, incoming) => {
+        const key = this.readKey(existing);
+        if (this.options.onDuplicate) return this.options.onDuplicate(existing, incoming, key);
+        throw new InputError(`duplicate key ${describeKey(key)} (records ${existing + 1} and ${incoming + 1})`);
+      },
+    });
+    if (index.dropped.length > 0) return this.compactInto(index.dropped);
+
+    const padding = (INDEX_ALIGN - (this.position % INDEX_ALIGN)) % INDEX_ALIGN;
+    const indexOffset = this.position + padding;
+    if (padding > 0) this.writeRaw(Buffer.alloc(padding), false);
+    this.writeRaw(index.slots, false);
+    const fileSize = indexOffset + index.slots.length;
+
+    const header = Buffer.alloc(HEADER_SIZE);
+    MAGIC.copy(header, H.magic);
+    header.writeUInt16LE(FORMAT_VERSION, H.version);
+    header.writeUInt16LE(HEADER_SIZE, H.headerSize);
+    writeU64(header, H.fileSize, fileSize);
+    writeU64(header, H.recordCount, this.table.count);
+    writeU64(header, H.recordsOffset, HEADER_SIZE);
+    writeU64(header, H.recordsLength, recordsLength);
+    writeU64(header, H.indexOffset, indexOffset);
+    writeU64(header, H.slotCount, index.slotCount);
+    header.writeUInt32LE(HASH_MURMUR3_32, H.hashId);
+    header.writeUInt32LE(this.seed, H.hashSeed);
+    header.writeUInt32LE(index.maxDisplacement, H.maxDisplacement);
+    header.writeUInt32LE(this.recordsCrc, H.recordsCrc);
+    header.writeUInt32LE(crc32(index.slots), H.indexCrc);
+    header.writeUInt32LE(crc32(header.subarray(0, H.headerCrc)), H.headerCrc);
+    fs.writeSync(this.fd, header, 0, HEADER_SIZE, 0);
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    fs.renameSync(this.tempPath, this.outputPath);
+    this.done = true;
+    return { path: this.outputPath, records: this.table.count, fileSize, dropped: 0 };
+  }
+
+  /** Removes the temporary file; the output path is left as it was. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(this.tempPath, { force: true });
+  }
+
+  private flush(): void {
+    if (this.buffered === 0) return;
+    this.writeRaw(this.buffer.subarray(0, this.buffered));
+    this.buffered = 0;
+  }
+
+  private writeRaw(bytes: Uint8Array, isRecords = true): void {
+    if (isRecords) this.recordsCrc = crc32(bytes, this.recordsCrc);
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+  }
+
+  private readRecordHeader(ordinal: number): { keyLength: number; valueLength: number } {
+    const header = Buffer.alloc(RECORD_HEADER_SIZE);
+    fs.readSync(this.fd, header, 0, RECORD_HEADER_SIZE, this.table.offsets[ordinal]);
+    return { keyLength: header.readUInt16LE(0), valueLength: header.readUInt32LE(2) };
+  }
+
+  private readKey(ordinal: number): Buffer {
+    const { keyLength } = this.readRecordHeader(ordinal);
+    const key = Buffer.alloc(keyLength);
+    fs.readSync(this.fd, key, 0, keyLength, this.table.offsets[ordinal] + RECORD_HEADER_SIZE);
+    return key;
+  }
+
+  /** Rewrites the records without the dropped duplicates into a fresh writer. */
+  private compactInto(dropped: number[]): PackSummary {
+    const next = new PackWriter(this.outputPath, { hashSeed: this.seed });
+    try {
+      let skip = 0;
+      for (let ordinal = 0; ordinal < this.table.count; ordinal++) {
+        if (skip < dropped.length && dropped[skip] === ordinal) {
+          skip++;
+          continue;
+        }
+        const { keyLength, valueLength } = this.readRecordHeader(ordinal);
+        const record = Buffer.allocUnsafe(keyLength + valueLength);
+        fs.readSync(this.fd, record, 0, record.length, this.table.offsets[ordinal] + RECORD_HEADER_SIZE);
+        next.add(record.subarray(0, keyLength), record.subarray(keyLength));
+      }
+      const summary = next.finish();
+      this.abort();
+      return { ...summary, dropped: dropped.length };
+    } catch (error) {
+      next.abort();
+      throw error;
+    }
+  }
+}
+
+/** A key for a message: printable as text when it is, else hex. */
+export function describeKey(key: Uint8Array): string {
+  const printable = key.every((b) => b >= 0x20 && b < 0x7f);
+  const shown = key.length > 64 ? key.subarray(0, 64) : key;
+  const suffix = key.length > 64 ? `… (${key.length} bytes)` : '';
+  return printable
+    ? JSON.stringify(Buffer.from(shown).toString('latin1')) + suffix
+    : `0x${Buffer.from(shown).toString('hex')}${suffix}`;
+}

@@ -1,0 +1,114 @@
+// bin/pack: imports TSV or NDJSON records into a packed data file, streaming the input;
+// any bad line stops the import with its line number and leaves no output behind.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runMain } from '../cli.ts';
+import { InputError } from '../errors.ts';
+import { recordProblem } from '../format/layout.ts';
+import { PackWriter, describeKey } from '../format/writer.ts';
+import { readLines } from './lines.ts';
+import { type LineParser, ndjsonParser, separatedParser } from './records.ts';
+
+const FORMAT_BY_EXTENSION: { [ext: string]: 'tsv' | 'ndjson' } = {
+  '.tsv': 'tsv', '.txt': 'tsv', '.ndjson': 'ndjson', '.jsonl': 'ndjson',
+};
+
+function parseSeparator(text: string): number {
+  const unescaped = text === '\\t' ? '\t' : text;
+  const bytes = Buffer.from(unescaped, 'utf8');
+  if (bytes.length !== 1 || bytes[0] === 0x0a || bytes[0] === 0x0d) {
+    throw new InvalidArgumentError(`"${text}" is not a one-byte separator (other than CR or LF)`);
+  }
+  return bytes[0];
+}
+
+/** Line number of each record added, by ordinal (for duplicate-key messages). */
+class LineNumbers {
+  private numbers = new Float64Array(1024);
+  private count = 0;
+  push(line: number): void {
+    if (this.count === this.numbers.length) {
+      const grown = new Float64Array(this.count * 2);
+      grown.set(this.numbers);
+      this.numbers = grown;
+    }
+    this.numbers[this.count++] = line;
+  }
+  at(ordinal: number): number {
+    return this.numbers[ordinal];
+  }
+}
+
+const program = new Command('pack')
+  .description('Build a packed rokv data file from TSV (key<TAB>value) or NDJSON ({"key":…,"value":…}) lines.')
+  .argument('<input>', 'input file, or - for standard input')
+  .requiredOption('-o, --output <file>', 'the packed data file to write')
+  .addOption(new Option('-f, --format <format>', 'input format (default: by extension; tsv for -)').choices(['tsv', 'ndjson']))
+  .option('--sep <char>', 'separator for tsv input (default: tab; \'\\t\' accepted)', parseSeparator)
+  .option('--base64', 'NDJSON keys and values are base64 (any bytes)')
+  .addOption(new Option('--dedupe <which>', 'keep the first or last record of a duplicate key (default: error)').choices(['first', 'last']))
+  .option('-q, --quiet', 'no summary line on stderr')
+  .showHelpAfterError();
+
+program.action((input: string, opts) => runMain('pack', async () => {
+  const format: 'tsv' | 'ndjson' | undefined = opts.format ?? (input === '-' ? 'tsv' : FORMAT_BY_EXTENSION[path.extname(input).toLowerCase()]);
+  if (!format) throw new InputError(`cannot tell the format of ${input} from its extension; give --format tsv or --format ndjson`);
+  if (opts.sep !== undefined && format !== 'tsv') throw new InputError('--sep applies to tsv input only');
+  if (opts.base64 && format !== 'ndjson') throw new InputError('--base64 applies to ndjson input only');
+  const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? 0x09) : ndjsonParser(Boolean(opts.base64));
+  if (input !== '-' && !fs.existsSync(input)) throw new InputError(`cannot open ${input}: no such file`);
+
+  const lines = new LineNumbers();
+  const writer = new PackWriter(opts.output, {
+    onDuplicate: (existing, incoming, key) => {
+      if (opts.dedupe === 'first') return existing;
+      if (opts.dedupe === 'last') return incoming;
+      throw new InputError(`duplicate key ${describeKey(key)} on lines ${lines.at(existing)} and ${lines.at(incoming)} (use --dedupe first|last to keep one)`);
+    },
+  });
+  const onSignal = () => {
+    writer.abort();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const started = performance.now();
+  try {
+    const stream = input === '-' ? process.stdin : fs.createReadStream(input, { highWaterMark: 1 << 20 });
+    for await (const line of readLines(stream)) {
+      if (line.bytes.length === 0) continue;
+      let problem: string | null;
+      try {
+        const record = parse(line.bytes);
+        problem = recordProblem(record.key.length, record.value.length);
+        if (problem === null) {
+          writer.add(record.key, record.value);
+          lines.push(line.number);
+        }
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        problem = error.message;
+      }
+      if (problem !== null) throw new InputError(`${input === '-' ? 'stdin' : input}:${line.number}: ${problem}`);
+    }
+    const summary = writer.finish();
+    if (!opts.quiet) {
+      const dropped = summary.dropped ? ` (${summary.dropped} duplicate keys dropped)` : '';
+      process.stderr.write(
+        `pack: wrote ${summary.path}: ${summary.records.toLocaleString('en-US')} records${dropped}, ` +
+        `${summary.fileSize.toLocaleString('en-US')} bytes in ${((performance.now() - started) / 1000).toFixed(2)} s\n`,
+      );
+    }
+  } catch (error) {
+    writer.abort();
+    if ((error as NodeJS.ErrnoException).code && !(error instanceof InputError)) {
+      throw new InputError(`cannot read ${input}: ${(error as Error).message}`);
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}));
+
+await program.parseAsync();

@@ -1,0 +1,121 @@
+// bin/pack: formats, separators, stdin, dedupe, and every input error (exit 2, a
+// message with the line number, no output file left behind).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDataFile } from '../src/format/load.ts';
+import { runBin, tempDir } from './helpers.ts';
+
+function pack(name: string, content: string | Buffer, extra: string[] = []) {
+  const dir = tempDir();
+  const input = path.join(dir, name);
+  fs.writeFileSync(input, content);
+  const output = path.join(dir, 'out.data');
+  const run = runBin('pack', [input, '-o', output, '--quiet', ...extra]);
+  return { run, output, dir };
+}
+
+function expectFailure(result: ReturnType<typeof pack>, message: RegExp) {
+  expect(result.run.status).toBe(2);
+  expect(result.run.stderr.trim()).toMatch(message);
+  expect(result.run.stderr.trim().split('\n')).toHaveLength(1);
+  expect(fs.readdirSync(result.dir)).toEqual([path.basename(fs.readdirSync(result.dir).find((f) => !f.endsWith('.data')) ?? '')]);
+}
+
+const value = (file: string, key: string | Buffer) => loadDataFile(file).get(Buffer.from(key));
+
+describe('pack: inputs', () => {
+  it('reads TSV, splitting at the first tab and accepting CRLF', () => {
+    const { run, output } = pack('in.tsv', 'a\t1\r\nb\tx\ty\nempty\t\n\nlast\tno newline');
+    expect(run.status).toBe(0);
+    expect(value(output, 'a')?.toString()).toBe('1');
+    expect(value(output, 'b')?.toString()).toBe('x\ty');
+    expect(value(output, 'empty')?.length).toBe(0);
+    expect(value(output, 'last')?.toString()).toBe('no newline');
+    expect(loadDataFile(output).recordCount).toBe(4);
+  });
+
+  it('reads space-separated text with --sep " " (the old generator\'s files)', () => {
+    const { run, output } = pack('old.txt', 'k1 v one\nk2 v2\n', ['--sep', ' ']);
+    expect(run.status).toBe(0);
+    expect(value(output, 'k1')?.toString()).toBe('v one');
+  });
+
+  it('reads NDJSON, and base64 NDJSON for any bytes', () => {
+    const plain = pack('in.ndjson', '{"key":"k","value":"é"}\n{"value":"v2","key":"k2"}\n');
+    expect(plain.run.status).toBe(0);
+    expect(value(plain.output, 'k')?.toString()).toBe('é');
+    const bytes = Buffer.from([0, 0xff, 0xc3, 0x28]);
+    const b64 = pack('in.jsonl', `${JSON.stringify({ key: bytes.toString('base64'), value: Buffer.from([0xfe, 0]).toString('base64') })}\n`, ['--base64']);
+    expect(b64.run.status).toBe(0);
+    expect(value(b64.output, bytes)?.equals(Buffer.from([0xfe, 0]))).toBe(true);
+  });
+
+  it('reads standard input with -', () => {
+    const dir = tempDir();
+    const output = path.join(dir, 'stdin.data');
+    const run = runBin('pack', ['-', '-o', output], 'x\t1\ny\t2\n');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/wrote .*stdin\.data: 2 records/);
+    expect(value(output, 'y')?.toString()).toBe('2');
+  });
+
+  it('keeps the first or last duplicate with --dedupe', () => {
+    const content = 'a\t1\nb\t2\na\t3\n';
+    const first = pack('d.tsv', content, ['--dedupe', 'first']);
+    expect(first.run.status).toBe(0);
+    expect(value(first.output, 'a')?.toString()).toBe('1');
+    expect(loadDataFile(first.output).recordCount).toBe(2);
+    const last = pack('d.tsv', content, ['--dedupe', 'last']);
+    expect(value(last.output, 'a')?.toString()).toBe('3');
+    expect(value(last.output, 'b')?.toString()).toBe('2');
+  });
+});
+
+describe('pack: errors', () => {
+  it('a line without a separator', () => {
+    expectFailure(pack('in.tsv', 'a\t1\nno-tab-here\n'), /in\.tsv:2: no separator \(tab\)$/);
+  });
+  it('bad JSON', () => {
+    expectFailure(pack('in.ndjson', '{"key":"a","value":"1"}\n{"key": "b",\n'), /in\.ndjson:2: bad JSON/);
+  });
+  it('a JSON line without a string value', () => {
+    expectFailure(pack('in.ndjson', '{"key":"a","value":1}\n'), /in\.ndjson:1: "value" is not a string/);
+  });
+  it('an empty key', () => {
+    expectFailure(pack('in.tsv', 'a\t1\n\tvalue\n'), /in\.tsv:2: empty key/);
+  });
+  it('a key over 65,535 bytes', () => {
+    expectFailure(pack('in.tsv', `ok\t1\n${'k'.repeat(65_536)}\tv\n`), /in\.tsv:2: key of 65536 bytes is over 65535 bytes/);
+  });
+  it('bad base64', () => {
+    expectFailure(pack('in.ndjson', '{"key":"a$b=","value":"AA=="}\n', ['--base64']), /in\.ndjson:1: "key" is not valid base64/);
+  });
+  it('a duplicate key names both lines', () => {
+    expectFailure(pack('in.tsv', 'a\t1\nb\t2\n\nb\t3\n'), /duplicate key "b" on lines 2 and 4/);
+  });
+  it('an unknown extension without --format', () => {
+    expectFailure(pack('in.csv', 'a,1\n'), /cannot tell the format/);
+  });
+  it('a bad flag value', () => {
+    const run = runBin('pack', ['x.tsv', '-o', 'y.data', '--sep', 'ab']);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/not a one-byte separator/);
+  });
+  it('a missing input file', () => {
+    const run = runBin('pack', ['/nonexistent/in.tsv', '-o', path.join(tempDir(), 'o.data')]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/cannot open \/nonexistent\/in\.tsv/);
+  });
+  it('an existing output file is left as it was when the import fails', () => {
+    const { dir } = pack('in.tsv', 'a\t1\n');
+    const output = path.join(dir, 'out.data');
+    const before = fs.readFileSync(output);
+    fs.writeFileSync(path.join(dir, 'bad.tsv'), 'a\t1\nbad\n');
+    const run = runBin('pack', [path.join(dir, 'bad.tsv'), '-o', output]);
+    expect(run.status).toBe(2);
+    expect(fs.readFileSync(output).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['bad.tsv', 'in.tsv', 'out.data']);
+  });
+});

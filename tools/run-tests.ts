@@ -1,0 +1,22 @@
+// Runs the vitest suite and ends with one line "N passed, M failed" read from vitest's
+// JSON result; exits non-zero when anything failed or nothing ran.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+
+const RESULT_FILE = '.test-results.json';
+fs.rmSync(RESULT_FILE, { force: true });
+const run = spawnSync('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${RESULT_FILE}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+if (!fs.existsSync(RESULT_FILE)) {
+  console.log('0 passed, 1 failed');
+  console.error(`vitest wrote no result (exit ${run.status ?? run.signal})`);
+  process.exit(1);
+}
+const result = JSON.parse(fs.readFileSync(RESULT_FILE, 'utf8')) as {
+  numPassedTests: number; numFailedTests: number; numTotalTests: number; numFailedTestSuites: number;
+};
+const failed = result.numFailedTests + result.numFailedTestSuites;
+console.log(`${result.numPassedTests} passed, ${failed} failed`);
+process.exit(failed > 0 || result.numPassedTests === 0 || run.status !== 0 ? 1 : 0);
