@@ -1,0 +1,7 @@
+// The package's library entry: the client, the loader and the writer.
+
+export { connect, RokvConnection, RokvError, type ConnectOptions } from './client/connection.ts';
+export { DataFile } from './format/data-file.ts';
+export { loadDataFile } from './format/load.ts';
+export { PackWriter } from './format/writer.ts';
+export * from './protocol/constants.ts';

@@ -1,0 +1,33 @@
+// rokv wire protocol version 1 (../shared/protocol.md): ops, statuses, error codes, limits.
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** u32 length before every frame; it counts the op/status byte and the payload. */
+export const LENGTH_SIZE = 4;
+/** length + op (or status) byte. */
+export const FRAME_HEADER_SIZE = 5;
+export const MAX_REQUEST_PAYLOAD = 65_535;
+/** Largest u32 frame length: a response payload of up to 2^32 - 2 bytes. */
+export const MAX_RESPONSE_PAYLOAD = 0xffffffff - 1;
+
+export const OP_GET = 0x01;
+export const OP_PING = 0x02;
+export const OP_INFO = 0x03;
+
+export const STATUS_OK = 0x00;
+export const STATUS_NOT_FOUND = 0x01;
+export const STATUS_ERROR = 0x02;
+
+export const ERR_UNKNOWN_OP = 1;
+export const ERR_BAD_REQUEST = 2;
+export const ERR_FRAME_TOO_LARGE = 3;
+export const ERR_BUSY = 4;
+
+export const ERROR_NAMES: { readonly [code: number]: string } = {
+  [ERR_UNKNOWN_OP]: 'UNKNOWN_OP',
+  [ERR_BAD_REQUEST]: 'BAD_REQUEST',
+  [ERR_FRAME_TOO_LARGE]: 'FRAME_TOO_LARGE',
+  [ERR_BUSY]: 'BUSY',
+};

@@ -1,0 +1,24 @@
+// Encoding whole frames: requests (op + payload) and responses (status + payload),
+// including ERROR frames. The server's hot path writes its own into a batch buffer.
+
+import { FRAME_HEADER_SIZE, OP_GET, STATUS_ERROR } from './constants.ts';
+
+export function encodeFrame(kind: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
+  frame.writeUInt32BE(payload.length + 1, 0);
+  frame[4] = kind;
+  frame.set(payload, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+export function encodeGet(key: Uint8Array | string): Buffer {
+  return encodeFrame(OP_GET, typeof key === 'string' ? Buffer.from(key) : key);
+}
+
+export function encodeError(code: number, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  const payload = Buffer.allocUnsafe(1 + text.length);
+  payload[0] = code;
+  text.copy(payload, 1);
+  return encodeFrame(STATUS_ERROR, payload);
+}

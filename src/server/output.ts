@@ -1,0 +1,48 @@
+// The batch buffer all responses are encoded into: one slab shared by every
+// connection (one event loop), flushed with one socket write per batch. A region
+// handed to a socket that has not sent it yet is never written again.
+
+import type { Socket } from 'node:net';
+
+const SLAB_SIZE = 256 * 1024;
+
+export class Output {
+  buf = Buffer.allocUnsafe(SLAB_SIZE);
+  /** First byte of the batch not yet handed to the socket. */
+  start = 0;
+  /** Next byte to write. */
+  pos = 0;
+  /** Some socket still holds a region of this slab. */
+  private held = false;
+
+  /** Bytes encoded and not yet handed to a socket. */
+  get pending(): number {
+    return this.pos - this.start;
+  }
+
+  /** Makes room for n contiguous bytes, flushing to the socket first if needed. */
+  reserve(socket: Socket, n: number): Buffer {
+    if (this.pos + n <= this.buf.length) return this.buf;
+    this.flush(socket);
+    if (this.pos + n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+      this.start = this.pos = 0;
+      this.held = false;
+    }
+    return this.buf;
+  }
+
+  /** Hands the batch to the socket: one write. */
+  flush(socket: Socket): void {
+    if (this.pos === this.start) return;
+    socket.write(this.buf.subarray(this.start, this.pos));
+    if (socket.writableLength > 0) this.held = true; // the socket keeps a view of the region
+    if (this.held) this.start = this.pos;
+    else this.start = this.pos = 0; // written through to the kernel: reuse from the top
+  }
+
+  /** Drops a batch that will not be sent (its socket is gone). */
+  discard(): void {
+    this.pos = this.start;
+  }
+}
