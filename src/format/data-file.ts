@@ -39,8 +39,12 @@ export class DataFile {
   private readonly maxDisplacement: number;
   private readonly seed: number;
 
-  /** Validates everything in the file; throws FormatError naming the first problem. */
-  constructor(bytes: Buffer, source = 'data file') {
+  /**
+   * Validates everything in the file; throws FormatError naming the first problem.
+   * `trusted` skips the checksums and structure walk, for bytes another thread has
+   * already validated (the same SharedArrayBuffer).
+   */
+  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean } = {}) {
     if (os.endianness() !== 'LE') throw new FormatError('rokv reads data files on little-endian machines only');
     const header = parseHeader(bytes, source);
     this.bytes = bytes;
@@ -52,6 +56,7 @@ export class DataFile {
     this.maxDisplacement = header.maxDisplacement;
     this.seed = header.hashSeed;
     this.slots = slotWords(bytes, header);
+    if (options.trusted) return;
     if (crc32(bytes.subarray(HEADER_SIZE, this.recordsEnd)) !== header.recordsCrc) {
       throw new FormatError(`${source}: records checksum mismatch (corrupt file)`);
     }

@@ -7,7 +7,7 @@ import type { DataFile } from '../format/data-file.ts';
 import { ERR_BUSY, PROTOCOL_VERSION } from '../protocol/constants.ts';
 import { encodeError } from '../protocol/frames.ts';
 import { Connection } from './connection.ts';
-import { Output } from './output.ts';
+import { Output } from '../protocol/output.ts';
 import { Stats } from './stats.ts';
 
 export interface ServerOptions {

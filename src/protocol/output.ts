@@ -1,6 +1,6 @@
-// The batch buffer all responses are encoded into: one slab shared by every
-// connection (one event loop), flushed with one socket write per batch. A region
-// handed to a socket that has not sent it yet is never written again.
+// The batch buffer responses (or requests) are encoded into: one slab shared by every
+// connection of a thread, flushed with one socket write per batch. A region handed
+// to a socket that has not sent it yet is never written again.
 
 import type { Socket } from 'node:net';
 

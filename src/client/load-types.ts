@@ -1,0 +1,50 @@
+// What the load generator's main thread and its worker threads pass each other.
+
+export interface WorkerTask {
+  file: string;
+  bytes: SharedArrayBuffer;
+  /** Float64Array of record offsets, shared. */
+  offsets: SharedArrayBuffer;
+  host: string;
+  port: number;
+  protocol: 'rokv' | 'resp';
+  connections: number;
+  pipeline: number;
+  /** Counted requests for this thread (ignored with durationMs). */
+  requests: number;
+  warmup: number;
+  durationMs: number;
+  missRatio: number;
+  seed: string;
+  intervalMs: number;
+}
+
+export interface Example {
+  kind: string;
+  key: string;
+  expected: string;
+  got: string;
+}
+
+export interface WorkerResult {
+  requests: number;
+  hits: number;
+  misses: number;
+  errors: number;
+  mismatches: number;
+  lostConnections: number;
+  lostRequests: number;
+  /** Wall-clock milliseconds (timeOrigin + now) of the first and last counted answer. */
+  countStart: number;
+  countEnd: number;
+  /** HDR histograms of latency in microseconds, compressed base64. */
+  histogram: string;
+  intervals: string[];
+  examples: Example[];
+}
+
+export const HISTOGRAM_OPTIONS = {
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 120_000_000,
+  numberOfSignificantValueDigits: 3,
+} as const;

@@ -1,0 +1,238 @@
+// One load-generator thread: its share of the connections, each keeping `pipeline`
+// GETs in flight for random keys of the data file, every answer checked byte for
+// byte, latencies into HDR histograms (total and per interval).
+
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import seedrandom from 'seedrandom';
+import { DataFile } from '../format/data-file.ts';
+import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
+import type { FrameHandler } from '../protocol/decoder.ts';
+import { Output } from '../protocol/output.ts';
+import { type Example, HISTOGRAM_OPTIONS, type WorkerResult, type WorkerTask } from './load-types.ts';
+import { type ResponseDecoder, type Wire, rokvWire } from './wire.ts';
+import { respWire } from './resp.ts';
+
+const MISS_KEYS = 1024;
+const MISS_KEY_LENGTH = 36;
+const READ_BUFFER_SIZE = 256 * 1024;
+const MAX_EXAMPLES = 5;
+const SHOWN_BYTES = 80;
+const MICROSECONDS = 1000;
+const PROGRESS_EVERY = 1023; // answers between updates of the shared progress counter
+
+const task = workerData as WorkerTask & { progress: Float64Array; index: number };
+const data = new DataFile(Buffer.from(task.bytes), task.file, { trusted: true });
+const offsets = new Float64Array(task.offsets);
+const wire: Wire = task.protocol === 'resp' ? respWire : rokvWire;
+const random = seedrandom.alea(task.seed);
+const output = new Output();
+const total = hdr.build(HISTOGRAM_OPTIONS);
+const intervals: hdr.Histogram[] = [];
+
+/** Keys that are not in the data set, checked against its index. */
+const missKeys: Buffer[] = [];
+while (missKeys.length < MISS_KEYS) {
+  const key = Buffer.alloc(MISS_KEY_LENGTH);
+  for (let i = 0; i < MISS_KEY_LENGTH; i++) key[i] = 0x21 + Math.floor(random() * 94);
+  if (data.find(key, 0, key.length) < 0) missKeys.push(key);
+}
+
+const result: WorkerResult = {
+  requests: 0, hits: 0, misses: 0, errors: 0, mismatches: 0, lostConnections: 0, lostRequests: 0,
+  countStart: 0, countEnd: 0, histogram: '', intervals: [], examples: [],
+};
+const budget = task.warmup + task.requests;
+let issued = 0;
+let completed = 0;
+let deadline = Infinity; // with --duration: no new requests after this
+let countStart = 0;
+let openConnections = 0;
+
+function counting(): boolean {
+  return completed >= task.warmup;
+}
+
+function takeRequest(now: number): boolean {
+  if (task.durationMs > 0) return now < deadline;
+  if (issued >= budget) return false;
+  issued++;
+  return true;
+}
+
+function example(kind: string, key: Buffer, expected: string, got: string): void {
+  if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind, key: show(key), expected, got } satisfies Example);
+}
+
+function show(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.subarray(0, SHOWN_BYTES)).toString('latin1');
+  const printable = /^[\x20-\x7e]*$/.test(text);
+  const body = printable ? JSON.stringify(text) : `0x${Buffer.from(bytes.subarray(0, SHOWN_BYTES)).toString('hex')}`;
+  return bytes.length > SHOWN_BYTES ? `${body}… (${bytes.length} bytes)` : body;
+}
+
+class LoadConnection implements FrameHandler {
+  private readonly socket: net.Socket;
+  private readonly decoder: ResponseDecoder;
+  /** Per request in flight: record offset of the key asked for, or -(miss key index + 1). */
+  private readonly asked: Float64Array;
+  private readonly sentAt: Float64Array;
+  private head = 0;
+  private tail = 0;
+  private inFlight = 0;
+  private done = false;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.decoder = wire.decoder(this);
+    this.asked = new Float64Array(task.pipeline);
+    this.sentAt = new Float64Array(task.pipeline);
+  }
+
+  onRead(chunk: Buffer): void {
+    this.decoder.push(chunk);
+    this.fill(performance.now());
+  }
+
+  /** Tops the pipeline up and sends the new requests in one write. */
+  fill(now: number): void {
+    while (this.inFlight < task.pipeline && takeRequest(now)) this.send(now);
+    output.flush(this.socket);
+    if (this.inFlight === 0) this.finish();
+  }
+
+  private send(now: number): void {
+    let asked: number;
+    let key: Buffer;
+    let keyStart: number;
+    let keyLength: number;
+    if (task.missRatio > 0 && random() < task.missRatio) {
+      const index = Math.floor(random() * MISS_KEYS);
+      asked = -(index + 1);
+      key = missKeys[index];
+      keyStart = 0;
+      keyLength = MISS_KEY_LENGTH;
+    } else {
+      asked = offsets[Math.floor(random() * offsets.length)];
+      key = data.bytes;
+      keyStart = data.keyStart(asked);
+      keyLength = data.keyLength(asked);
+    }
+    const buf = output.reserve(this.socket, wire.getSize(keyLength));
+    output.pos = wire.writeGet(buf, output.pos, key, keyStart, keyStart + keyLength);
+    this.asked[this.tail] = asked;
+    this.sentAt[this.tail] = now;
+    this.tail = this.tail + 1 === this.asked.length ? 0 : this.tail + 1;
+    this.inFlight++;
+  }
+
+  onFrame(status: number, bytes: Buffer, start: number, end: number): boolean {
+    const now = performance.now();
+    const asked = this.asked[this.head];
+    const sentAt = this.sentAt[this.head];
+    this.head = this.head + 1 === this.asked.length ? 0 : this.head + 1;
+    this.inFlight--;
+    const count = counting();
+    completed++;
+    if ((completed & PROGRESS_EVERY) === 0) task.progress[task.index] = result.requests;
+    if (count && countStart === 0) countStart = now;
+    if (asked >= 0) {
+      const valueStart = data.valueStart(asked);
+      const valueEnd = valueStart + data.valueLength(asked);
+      if (status === STATUS_OK && bytes.compare(data.bytes, valueStart, valueEnd, start, end) === 0) {
+        if (count) result.hits++;
+      } else this.wrong(status, bytes, start, end, data.key(asked), data.value(asked));
+    } else if (status === STATUS_NOT_FOUND) {
+      if (count) result.misses++;
+    } else this.wrong(status, bytes, start, end, missKeys[-asked - 1], null);
+    if (count) {
+      result.requests++;
+      const micros = Math.max(1, Math.round((now - sentAt) * MICROSECONDS));
+      total.recordValue(micros);
+      const interval = Math.floor((now - countStart) / task.intervalMs);
+      while (intervals.length <= interval) intervals.push(hdr.build(HISTOGRAM_OPTIONS));
+      intervals[interval].recordValue(micros);
+      result.countEnd = now;
+    }
+    if (task.durationMs > 0 && deadline === Infinity && count) deadline = now + task.durationMs;
+    return true;
+  }
+
+  private wrong(status: number, bytes: Buffer, start: number, end: number, key: Buffer, expected: Buffer | null): void {
+    const want = expected === null ? 'NOT_FOUND' : `OK ${show(expected)}`;
+    if (status === STATUS_ERROR) {
+      result.errors++;
+      example('error', key, want, `ERROR ${bytes.toString('utf8', start, end)}`);
+    } else {
+      result.mismatches++;
+      const got = status === STATUS_OK ? `OK ${show(bytes.subarray(start, end))}` : status === STATUS_NOT_FOUND ? 'NOT_FOUND' : `status ${status}`;
+      example('mismatch', key, want, got);
+    }
+  }
+
+  onBadLength(length: number): void {
+    this.lost(`bad response frame length ${length}`);
+  }
+
+  lost(reason: string): void {
+    if (this.done) return;
+    result.lostConnections++;
+    result.lostRequests += this.inFlight;
+    if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind: 'lost connection', key: '', expected: '', got: reason });
+    this.inFlight = 0;
+    this.socket.destroy();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.socket.end();
+    if (--openConnections === 0) report();
+  }
+}
+
+function report(): void {
+  result.countStart = countStart === 0 ? 0 : performance.timeOrigin + countStart;
+  result.countEnd = result.countEnd === 0 ? 0 : performance.timeOrigin + result.countEnd;
+  result.histogram = hdr.encodeIntoCompressedBase64(total);
+  result.intervals = intervals.map((h) => hdr.encodeIntoCompressedBase64(h));
+  parentPort?.postMessage({ type: 'result', result });
+}
+
+function open(): Promise<LoadConnection> {
+  return new Promise((resolve, reject) => {
+    let connection: LoadConnection | null = null;
+    const socket = net.connect({
+      host: task.host,
+      port: task.port,
+      noDelay: true,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+        callback: (bytes: number, buf: Uint8Array) => {
+          connection?.onRead((buf as Buffer).subarray(0, bytes));
+          return true;
+        },
+      },
+    });
+    socket.once('connect', () => {
+      connection = new LoadConnection(socket);
+      socket.on('error', (error) => connection?.lost(error.message));
+      socket.on('close', () => connection?.lost('closed by the server'));
+      resolve(connection);
+    });
+    socket.once('error', reject);
+  });
+}
+
+const connections = await Promise.all(Array.from({ length: task.connections }, open)).catch((error: Error) => {
+  parentPort?.postMessage({ type: 'failed', message: `cannot connect to ${task.host}:${task.port}: ${error.message}` });
+  process.exit(1);
+});
+openConnections = connections.length;
+parentPort?.postMessage({ type: 'ready' });
+parentPort?.once('message', () => {
+  const now = performance.now();
+  for (const connection of connections) connection.fill(now);
+});

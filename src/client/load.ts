@@ -1,0 +1,191 @@
+// Runs a load test: loads the data file once into shared memory, spreads the
+// connections over worker threads, starts them together and merges their results
+// (exact: histograms are merged, not averaged).
+
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import { loadDataFile } from '../format/load.ts';
+import { HISTOGRAM_OPTIONS, type Example, type WorkerResult, type WorkerTask } from './load-types.ts';
+
+export interface LoadOptions {
+  file: string;
+  host: string;
+  port: number;
+  protocol: 'rokv' | 'resp';
+  clients: number;
+  pipeline: number;
+  threads: number;
+  requests: number;
+  durationSeconds: number;
+  warmup: number;
+  missRatio: number;
+  seed: string;
+  intervalMs: number;
+  /** Called about twice a second with counted answers so far. */
+  onProgress?: (answered: number) => void;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface LoadReport {
+  server: string;
+  protocol: string;
+  clients: number;
+  pipeline: number;
+  threads: number;
+  requests: number;
+  seconds: number;
+  throughput: number;
+  /** Microseconds. */
+  latency: LatencySummary;
+  hits: number;
+  misses: number;
+  errors: number;
+  mismatches: number;
+  lostConnections: number;
+  lostRequests: number;
+  clientCpuSeconds: number;
+  intervalSeconds: number;
+  /** Per interval since the first counted answer: count and latency percentiles (µs). */
+  timeline: { t: number; count: number; p50: number; p99: number; max: number }[];
+  /** Latency (µs) at percentiles from 0 to 99.999, for the distribution chart. */
+  distribution: { percentile: number; micros: number }[];
+  examples: Example[];
+}
+
+const PROGRESS_MS = 500;
+const DISTRIBUTION_PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
+
+/** Threads the client uses when not told: leave a core for the server on small machines. */
+export function defaultThreads(clients: number): number {
+  return Math.max(1, Math.min(clients, Math.floor(os.availableParallelism() / 2)));
+}
+
+function summarize(h: hdr.Histogram): LatencySummary {
+  return {
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: h.mean,
+  };
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const data = loadDataFile(options.file, { shared: true });
+  if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 2 });
+  const offsetsShared = new SharedArrayBuffer(data.recordCount * Float64Array.BYTES_PER_ELEMENT);
+  new Float64Array(offsetsShared).set(data.recordOffsets());
+  const threads = Math.max(1, Math.min(options.threads, options.clients));
+  const progress = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
+
+  const workers: Worker[] = [];
+  const results: Promise<WorkerResult>[] = [];
+  const ready: Promise<void>[] = [];
+  let assignedRequests = 0;
+  for (let i = 0; i < threads; i++) {
+    const connections = Math.floor(options.clients / threads) + (i < options.clients % threads ? 1 : 0);
+    const requests = i === threads - 1 ? options.requests - assignedRequests : Math.floor((options.requests * connections) / options.clients);
+    assignedRequests += requests;
+    const task: WorkerTask & { progress: Float64Array; index: number } = {
+      file: options.file,
+      bytes: data.bytes.buffer as SharedArrayBuffer,
+      offsets: offsetsShared,
+      host: options.host,
+      port: options.port,
+      protocol: options.protocol,
+      connections,
+      pipeline: options.pipeline,
+      requests,
+      warmup: Math.floor((options.warmup * connections) / options.clients),
+      durationMs: options.durationSeconds * 1000,
+      missRatio: options.missRatio,
+      seed: `${options.seed}/${i}`,
+      intervalMs: options.intervalMs,
+      progress,
+      index: i,
+    };
+    const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: task });
+    workers.push(worker);
+    let markReady: () => void;
+    ready.push(new Promise<void>((resolve) => (markReady = resolve)));
+    results.push(new Promise((resolve, reject) => {
+      worker.on('message', (message: { type: string; result?: WorkerResult; message?: string }) => {
+        if (message.type === 'ready') markReady();
+        else if (message.type === 'result') resolve(message.result as WorkerResult);
+        else if (message.type === 'failed') reject(Object.assign(new Error(message.message), { exitCode: 2 }));
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => reject(new Error(`load thread ${i} exited (${code}) without a result`)));
+    }));
+  }
+
+  const cpuBefore = process.cpuUsage();
+  const failed = Promise.race(results).then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // a failure also rejects Promise.all(results) below, where it is reported
+  await Promise.race([Promise.all(ready), failed]);
+  for (const worker of workers) worker.postMessage('start');
+  const ticker = options.onProgress
+    ? setInterval(() => options.onProgress?.(progress.reduce((a, b) => a + b, 0)), PROGRESS_MS)
+    : null;
+  let parts: WorkerResult[];
+  try {
+    parts = await Promise.all(results);
+  } finally {
+    if (ticker) clearInterval(ticker);
+    for (const worker of workers) void worker.terminate();
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+
+  const total = hdr.build(HISTOGRAM_OPTIONS);
+  const timeline: hdr.Histogram[] = [];
+  for (const part of parts) {
+    total.add(hdr.decodeFromCompressedBase64(part.histogram));
+    part.intervals.forEach((encoded, i) => {
+      timeline[i] ??= hdr.build(HISTOGRAM_OPTIONS);
+      timeline[i].add(hdr.decodeFromCompressedBase64(encoded));
+    });
+  }
+  const sum = (field: keyof WorkerResult) => parts.reduce((a, p) => a + (p[field] as number), 0);
+  const started = Math.min(...parts.filter((p) => p.countStart > 0).map((p) => p.countStart));
+  const ended = Math.max(...parts.map((p) => p.countEnd));
+  const seconds = Number.isFinite(started) && ended > started ? (ended - started) / 1000 : 0;
+  const requests = sum('requests');
+  return {
+    server: `${options.host}:${options.port}`,
+    protocol: options.protocol,
+    clients: options.clients,
+    pipeline: options.pipeline,
+    threads,
+    requests,
+    seconds,
+    throughput: seconds > 0 ? requests / seconds : 0,
+    latency: summarize(total),
+    hits: sum('hits'),
+    misses: sum('misses'),
+    errors: sum('errors'),
+    mismatches: sum('mismatches'),
+    lostConnections: sum('lostConnections'),
+    lostRequests: sum('lostRequests'),
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    intervalSeconds: options.intervalMs / 1000,
+    timeline: timeline.map((h, i) => ({
+      t: (i * options.intervalMs) / 1000,
+      count: h.totalCount,
+      p50: h.getValueAtPercentile(50),
+      p99: h.getValueAtPercentile(99),
+      max: h.maxValue,
+    })),
+    distribution: DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, micros: total.getValueAtPercentile(percentile) })),
+    examples: parts.flatMap((p) => p.examples).slice(0, 5),
+  };
+}

@@ -1,0 +1,59 @@
+// bin/client: a concurrent load generator that checks every answer against the data
+// file and reports throughput and latency percentiles (text, --json, --report HTML).
+
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.ts';
+import { defaultThreads, runLoad } from './load.ts';
+import { formatText, renderHtml } from './report.ts';
+
+const INTERVAL_MS = 250;
+
+const program = new Command('client')
+  .description('Send GETs for random keys of a data file to a rokv server, check every answer, report latency.')
+  .argument('<file>', 'the packed data file the server serves')
+  .option('--host <host>', 'server address', DEFAULT_HOST)
+  .option('-p, --port <port>', 'server port', parseIntIn(1, 65_535), DEFAULT_PORT)
+  .option('-c, --clients <n>', 'concurrent connections', parseIntIn(1, 10_000), 10)
+  .option('-n, --requests <n>', 'counted requests (e.g. 1M)', parseCount, 1_000_000)
+  .option('-d, --pipeline <depth>', 'requests in flight per connection (1 = closed loop)', parseIntIn(1, 100_000), 1)
+  .option('-t, --threads <n>', 'worker threads (default: half the cores, at least 1)', parseIntIn(1, 256))
+  .option('--duration <seconds>', 'run for this long instead of a request count', parseNumberIn(0.1, 86_400))
+  .option('--warmup <n>', 'requests answered before counting starts', parseCount, 0)
+  .option('--miss-ratio <r>', 'fraction of requests for absent keys (must be NOT_FOUND)', parseNumberIn(0, 1), 0)
+  .option('--seed <seed>', 'random seed for key choice', '1')
+  .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
+  .option('--json', 'print one JSON object on stdout instead of the table')
+  .option('--report <file.html>', 'write a self-contained HTML page with latency charts')
+  .showHelpAfterError();
+
+program.action((file: string, opts) => runMain('client', async () => {
+  const live = process.stderr.isTTY && !opts.json;
+  const target = opts.duration ? 0 : opts.requests;
+  const report = await runLoad({
+    file,
+    host: opts.host,
+    port: opts.port,
+    protocol: opts.protocol,
+    clients: opts.clients,
+    pipeline: opts.pipeline,
+    threads: opts.threads ?? defaultThreads(opts.clients),
+    requests: opts.duration ? 0 : opts.requests,
+    durationSeconds: opts.duration ?? 0,
+    warmup: opts.warmup,
+    missRatio: opts.missRatio,
+    seed: opts.seed,
+    intervalMs: INTERVAL_MS,
+    onProgress: live
+      ? (answered) => process.stderr.write(`\r${answered.toLocaleString('en-US')}${target ? ` / ${target.toLocaleString('en-US')}` : ''} answered `)
+      : undefined,
+  });
+  if (live) process.stderr.write('\r\x1b[K');
+  if (opts.report) fs.writeFileSync(opts.report, renderHtml(report));
+  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatText(report)}\n`);
+  const failures = report.errors + report.mismatches + report.lostConnections;
+  if (failures > 0) process.exitCode = 1;
+}));
+
+await program.parseAsync();
