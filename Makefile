@@ -13,7 +13,8 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install data demo test typecheck bench clean help
+.PHONY: install build data demo test typecheck bench clean help
+SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
 help:
 	@echo "make demo             install, make testdata_1M, run server + client, print the report"
@@ -27,6 +28,14 @@ $(INSTALLED): package.json package-lock.json
 	npm ci
 	@touch $@
 
+build: dist/.stamp
+
+# bin/* run this compiled JavaScript (tsc only strips types: erasable syntax).
+dist/.stamp: $(INSTALLED) $(SOURCES)
+	rm -rf dist
+	tsc -p tsconfig.build.json
+	@touch $@
+
 data: $(INSTALLED)
 	@count="$(COUNT_$(SIZE))"; if [ -z "$$count" ]; then echo "make data: SIZE must be 10K, 100K, 1M or 10M (got '$(SIZE)'); tools/generate.ts takes any count" >&2; exit 2; fi; \
 	node tools/generate.ts --count "$$count" --seed "$(SEED)" --output "$(DATA)"
@@ -34,18 +43,18 @@ data: $(INSTALLED)
 $(DATA):
 	$(MAKE) --no-print-directory data SIZE=$(SIZE) SEED=$(SEED)
 
-demo: $(INSTALLED) $(DATA)
+demo: build $(DATA)
 	./bin/inspect $(DATA)
 	@bash tools/demo.sh $(DATA) $(PORT)
 
 typecheck: $(INSTALLED)
 	tsc --noEmit
 
-test: $(INSTALLED) typecheck
+test: build typecheck
 	@node tools/run-tests.ts
 
 bench: $(INSTALLED)
 	npm run bench
 
 clean:
-	rm -f testdata_*.data .test-results.json
+	rm -rf dist testdata_*.data .test-results.json

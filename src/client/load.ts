@@ -62,6 +62,8 @@ export interface LoadReport {
 }
 
 const PROGRESS_MS = 500;
+/** The worker's module beside this one: .ts when run from source (tests), .js from dist/. */
+const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './load-worker.ts' : './load-worker.js';
 const DISTRIBUTION_PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
 
 /** Threads the client uses when not told: leave a core for the server on small machines. */
@@ -114,7 +116,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       progress,
       index: i,
     };
-    const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: task });
+    const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: task });
     workers.push(worker);
     let markReady: () => void;
     ready.push(new Promise<void>((resolve) => (markReady = resolve)));

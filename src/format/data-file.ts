@@ -146,9 +146,17 @@ export class DataFile {
    * from a damaged file; whether each key also sits in its probe window is verifyKeys().
    */
   private validateStructure(source: string): void {
+    const starts = new Uint8Array(Math.ceil((this.recordsEnd - HEADER_SIZE) / 8));
+    try {
+      this.checkRecordsAndSlots(source, starts);
+    } finally {
+      starts.buffer.transfer(0); // frees the bitmap now, not at some later GC
+    }
+  }
+
+  private checkRecordsAndSlots(source: string, starts: Uint8Array): void {
     const bytes = this.bytes;
     const recordsEnd = this.recordsEnd;
-    const starts = new Uint8Array(Math.ceil((recordsEnd - HEADER_SIZE) / 8));
     let at = HEADER_SIZE;
     let count = 0;
     while (at < recordsEnd) {
