@@ -2,7 +2,7 @@
 // every record and index slot, and the lookup from key bytes to a record offset.
 
 import os from 'node:os';
-import { crc32 } from 'node:zlib';
+import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
 import { murmur3 } from './hash.ts';
 import {
@@ -57,10 +57,10 @@ export class DataFile {
     this.seed = header.hashSeed;
     this.slots = slotWords(bytes, header);
     if (options.trusted) return;
-    if (crc32(bytes.subarray(HEADER_SIZE, this.recordsEnd)) !== header.recordsCrc) {
+    if (checksum(bytes.subarray(HEADER_SIZE, this.recordsEnd)) !== header.recordsCrc) {
       throw new FormatError(`${source}: records checksum mismatch (corrupt file)`);
     }
-    if (crc32(bytes.subarray(header.indexOffset, header.fileSize)) !== header.indexCrc) {
+    if (checksum(bytes.subarray(header.indexOffset, header.fileSize)) !== header.indexCrc) {
       throw new FormatError(`${source}: index checksum mismatch (corrupt file)`);
     }
     this.validateStructure(source);
@@ -221,7 +221,7 @@ function parseHeader(bytes: Buffer, source: string): HeaderSummary {
   if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new FormatError(`${source}: not a rokv data file (magic is not "${MAGIC.toString('latin1')}")`);
   }
-  if (crc32(bytes.subarray(0, H.headerCrc)) !== bytes.readUInt32LE(H.headerCrc)) {
+  if (checksum(bytes.subarray(0, H.headerCrc)) !== bytes.readUInt32LE(H.headerCrc)) {
     throw new FormatError(`${source}: header checksum mismatch (corrupt file)`);
   }
   const version = bytes.readUInt16LE(H.version);

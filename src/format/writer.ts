@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { checksum } from './checksum.ts';
 import { InputError } from '../errors.ts';
 import { murmur3 } from './hash.ts';
 import { buildIndex } from './index-builder.ts';
@@ -144,8 +144,8 @@ export class PackWriter {
     header.writeUInt32LE(this.seed, H.hashSeed);
     header.writeUInt32LE(index.maxDisplacement, H.maxDisplacement);
     header.writeUInt32LE(this.recordsCrc, H.recordsCrc);
-    header.writeUInt32LE(crc32(index.slots), H.indexCrc);
-    header.writeUInt32LE(crc32(header.subarray(0, H.headerCrc)), H.headerCrc);
+    header.writeUInt32LE(checksum(index.slots), H.indexCrc);
+    header.writeUInt32LE(checksum(header.subarray(0, H.headerCrc)), H.headerCrc);
     fs.writeSync(this.fd, header, 0, HEADER_SIZE, 0);
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
@@ -173,7 +173,7 @@ export class PackWriter {
   }
 
   private writeRaw(bytes: Uint8Array, isRecords = true): void {
-    if (isRecords) this.recordsCrc = crc32(bytes, this.recordsCrc);
+    if (isRecords) this.recordsCrc = checksum(bytes, this.recordsCrc);
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
   }
