@@ -13,14 +13,15 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install build data demo test typecheck bench clean help
+.PHONY: install build data demo test typecheck bench microbench clean help
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
 help:
 	@echo "make demo             install, make testdata_1M, run server + client, print the report"
 	@echo "make test             install, type-check, run the tests (ends with 'N passed, M failed')"
 	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
-	@echo "make bench            end-to-end benchmark"
+	@echo "make bench            end-to-end benchmark vs Redis (BENCH_ARGS='--repeat 5'); writes BENCHMARKS.md"
+	@echo "make microbench       hot-path micro-benchmarks (npm run bench)"
 
 install: $(INSTALLED)
 
@@ -53,7 +54,13 @@ typecheck: $(INSTALLED)
 test: build typecheck
 	@node tools/run-tests.ts
 
-bench: $(INSTALLED)
+# End to end: rokv (and Redis when redis-server is on PATH) driven by bin/client.
+bench: build
+	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
+	node tools/bench/main.ts $(BENCH_ARGS)
+
+# Micro-benchmarks of the hot path (tinybench).
+microbench: $(INSTALLED)
 	npm run bench
 
 clean:

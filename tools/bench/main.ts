@@ -1,0 +1,194 @@
+// make bench: the end-to-end benchmark. Starts rokv (and Redis, when redis-server is
+// on PATH) on the same records, drives both with bin/client in turns, and writes one
+// table of medians with rokv/Redis ratios to bench/results.json and BENCHMARKS.md.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
+import { loadDataFile } from '../../src/format/load.ts';
+import { type Started, cpuSeconds, freePort, rssBytes, startUntil, stop } from './processes.ts';
+import { loadRedis, redisAvailable, startRedis } from './redis.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const MB = 1e6;
+
+interface Scenario {
+  name: string;
+  clients: number;
+  pipeline: number;
+  requests: number;
+}
+
+interface Measurement {
+  throughput: number;
+  p50: number;
+  p99: number;
+  serverCpuSeconds: number;
+  serverRss: number;
+  clientCpuSeconds: number;
+  failures: number;
+}
+
+interface Target {
+  name: 'rokv' | 'redis';
+  port: number;
+  started: Started;
+  protocol: 'rokv' | 'resp';
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runClient(file: string, target: Target, scenario: Scenario): Measurement {
+  const pid = target.started.child.pid as number;
+  const cpuBefore = cpuSeconds(pid);
+  const out = execFileSync(path.join(ROOT, 'bin', 'client'), [
+    file, '--port', String(target.port), '--protocol', target.protocol, '--json',
+    '--clients', String(scenario.clients), '--pipeline', String(scenario.pipeline),
+    '--requests', String(scenario.requests), '--warmup', String(Math.min(20_000, scenario.requests / 10)),
+  ], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const report = JSON.parse(out);
+  return {
+    throughput: report.throughput,
+    p50: report.latency.p50,
+    p99: report.latency.p99,
+    serverCpuSeconds: cpuSeconds(pid) - cpuBefore,
+    serverRss: rssBytes(pid),
+    clientCpuSeconds: report.clientCpuSeconds,
+    failures: report.errors + report.mismatches + report.lostConnections,
+  };
+}
+
+function summarize(runs: Measurement[]) {
+  return {
+    throughput: median(runs.map((r) => r.throughput)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    serverCpuSeconds: median(runs.map((r) => r.serverCpuSeconds)),
+    serverRss: Math.max(...runs.map((r) => r.serverRss)),
+    failures: runs.reduce((a, r) => a + r.failures, 0),
+    runs: runs.map((r) => Math.round(r.throughput)),
+  };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    redis: redisAvailable() ? execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim() : null,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+const program = new Command('bench')
+  .description('End-to-end benchmark of bin/server (and Redis, if redis-server is on PATH) with bin/client.')
+  .option('--data <file>', 'data file', 'testdata_1M.data')
+  .option('--repeat <n>', 'runs of each scenario per server (medians are reported)', parseIntIn(1, 20), 3)
+  .option('--requests-p1 <n>', 'requests at 10 × pipeline 1', parseCount, 300_000)
+  .option('--requests-p16 <n>', 'requests at 10 × pipeline 16', parseCount, 2_000_000)
+  .option('--requests-floor <n>', 'requests at 1 × pipeline 1', parseCount, 100_000)
+  .option('--no-redis', 'rokv only')
+  .option('--out <dir>', 'where results.json goes', 'bench')
+  .option('--markdown <file>', 'the markdown report', 'BENCHMARKS.md');
+
+program.action((opts) => runMain('bench', async () => {
+  const file: string = opts.data;
+  const scenarios: Scenario[] = [
+    { name: '10 × pipeline 1', clients: 10, pipeline: 1, requests: opts.requestsP1 },
+    { name: '10 × pipeline 16', clients: 10, pipeline: 16, requests: opts.requestsP16 },
+    { name: '1 × pipeline 1', clients: 1, pipeline: 1, requests: opts.requestsFloor },
+  ];
+  const targets: Target[] = [];
+  const rokvPort = await freePort();
+  const rokv = await startUntil(path.join(ROOT, 'bin', 'server'), [file, '--port', String(rokvPort), '--quiet'], /listening on/);
+  targets.push({ name: 'rokv', port: rokvPort, started: rokv, protocol: 'rokv' });
+  const loadSeconds = Number(/loaded in ([\d.]+) s/.exec(rokv.line)?.[1]);
+  const rokvRssAfterLoad = rssBytes(rokv.child.pid as number);
+  process.stderr.write(`bench: ${rokv.line}\n`);
+  let redisRssAfterLoad: number | null = null;
+  const useRedis = opts.redis && redisAvailable();
+  if (opts.redis && !useRedis) process.stderr.write('bench: redis-server is not on PATH; rokv only (apt-get install redis-server for the side-by-side)\n');
+  try {
+    if (useRedis) {
+      const port = await freePort();
+      const redis = await startRedis(port);
+      targets.push({ name: 'redis', port, started: redis, protocol: 'resp' });
+      const loading = performance.now();
+      await loadRedis(port, loadDataFile(file));
+      redisRssAfterLoad = rssBytes(redis.child.pid as number);
+      process.stderr.write(`bench: Redis loaded in ${((performance.now() - loading) / 1000).toFixed(1)} s, RSS ${(redisRssAfterLoad / MB).toFixed(1)} MB\n`);
+    }
+    const rows = [];
+    for (const scenario of scenarios) {
+      const runs: { [name: string]: Measurement[] } = { rokv: [], redis: [] };
+      for (let i = 0; i < opts.repeat; i++) {
+        for (const target of targets) {
+          const m = runClient(file, target, scenario);
+          runs[target.name].push(m);
+          process.stderr.write(`bench: ${scenario.name} ${target.name} run ${i + 1}: ${Math.round(m.throughput).toLocaleString('en-US')} req/s, p50 ${m.p50} µs, p99 ${m.p99} µs\n`);
+        }
+      }
+      rows.push({ scenario, rokv: summarize(runs.rokv), redis: useRedis ? summarize(runs.redis) : null });
+    }
+    const results = {
+      date: new Date().toISOString(),
+      machine: machine(),
+      data: { file, records: loadDataFile(file).recordCount, bytes: fs.statSync(file).size },
+      repeat: opts.repeat,
+      startup: { rokvLoadSeconds: loadSeconds, rokvReadySeconds: rokv.readySeconds, rokvRssAfterLoad, redisRssAfterLoad },
+      rows,
+    };
+    fs.mkdirSync(opts.out, { recursive: true });
+    fs.writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const markdown = renderMarkdown(results);
+    fs.writeFileSync(opts.markdown, markdown);
+    process.stdout.write(markdown);
+  } finally {
+    for (const target of targets) await stop(target.started.child);
+  }
+}));
+
+type Results = {
+  date: string; machine: ReturnType<typeof machine>; data: { file: string; records: number; bytes: number }; repeat: number;
+  startup: { rokvLoadSeconds: number; rokvReadySeconds: number; rokvRssAfterLoad: number; redisRssAfterLoad: number | null };
+  rows: { scenario: Scenario; rokv: ReturnType<typeof summarize>; redis: ReturnType<typeof summarize> | null }[];
+};
+
+function renderMarkdown(r: Results): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
+  const lines = [
+    '# rokv benchmarks',
+    '',
+    `Written by \`make bench\` on ${r.date.slice(0, 10)}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; Node ${r.machine.node}${r.machine.redis ? `; ${r.machine.redis}` : ''}.`,
+    `Data: \`${r.data.file}\`, ${n(r.data.records)} records, ${n(r.data.bytes)} bytes. Client: \`bin/client\` (the same for both servers, every answer verified), on the same machine as the server.`,
+    `Each cell is the median of ${r.repeat} runs; the servers ran in turns (rokv, Redis, rokv, …). Latencies in µs. Server CPU is seconds of user + system time during the run.`,
+    '',
+    '| scenario | server | req/s | p50 | p99 | server RSS MB | server CPU s | req/s rokv/Redis | p99 rokv/Redis |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of r.rows) {
+    const s = `${row.scenario.name} (${n(row.scenario.requests)} req)`;
+    lines.push(`| ${s} | rokv | ${n(row.rokv.throughput)} | ${n(row.rokv.p50)} | ${n(row.rokv.p99)} | ${(row.rokv.serverRss / MB).toFixed(1)} | ${row.rokv.serverCpuSeconds.toFixed(2)} | ${ratio(row.rokv.throughput, row.redis?.throughput)} | ${ratio(row.rokv.p99, row.redis?.p99)} |`);
+    if (row.redis) lines.push(`| | Redis | ${n(row.redis.throughput)} | ${n(row.redis.p50)} | ${n(row.redis.p99)} | ${(row.redis.serverRss / MB).toFixed(1)} | ${row.redis.serverCpuSeconds.toFixed(2)} | | |`);
+  }
+  const failures = r.rows.reduce((a, row) => a + row.rokv.failures + (row.redis?.failures ?? 0), 0);
+  lines.push(
+    '',
+    `Startup: rokv loaded and validated the file in ${r.startup.rokvLoadSeconds.toFixed(3)} s and was listening ${r.startup.rokvReadySeconds.toFixed(3)} s after its process started.`,
+    `RSS after loading: rokv ${(r.startup.rokvRssAfterLoad / MB).toFixed(1)} MB${r.startup.redisRssAfterLoad ? `, Redis ${(r.startup.redisRssAfterLoad / MB).toFixed(1)} MB (rokv/Redis ${ratio(r.startup.rokvRssAfterLoad, r.startup.redisRssAfterLoad)})` : ''}.`,
+    `Wrong answers, errors or lost connections in all runs: ${failures}.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+await program.parseAsync();
