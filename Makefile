@@ -13,7 +13,8 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install build data demo test typecheck bench microbench clean help
+.PHONY: install build data demo test typecheck bench microbench soak clean help
+MINUTES ?= 2
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
 help:
@@ -22,6 +23,7 @@ help:
 	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
 	@echo "make bench            end-to-end benchmark vs Redis (BENCH_ARGS='--repeat 5'); writes BENCHMARKS.md"
 	@echo "make microbench       hot-path micro-benchmarks (npm run bench)"
+	@echo "make soak MINUTES=2   server + client at load; RSS and event-loop delay every second"
 
 install: $(INSTALLED)
 
@@ -58,6 +60,11 @@ test: build typecheck
 bench: build
 	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
 	node tools/bench/main.ts $(BENCH_ARGS)
+
+# Server + client at load for MINUTES; fails on a wrong answer or RSS growth.
+soak: build
+	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
+	node tools/soak.ts --minutes $(MINUTES)
 
 # Micro-benchmarks of the hot path (tinybench).
 microbench: $(INSTALLED)

@@ -122,3 +122,29 @@ export class RawClient {
     for (const w of waiters) w();
   }
 }
+
+/** Writes `bytes` over and over for `ms`, as fast as the socket takes them; returns bytes written. */
+export function flood(socket: net.Socket, bytes: Buffer, ms: number): Promise<number> {
+  let pushed = 0;
+  const until = Date.now() + ms;
+  return new Promise((resolve) => {
+    const pump = () => {
+      while (Date.now() < until) {
+        pushed += bytes.length;
+        if (!socket.write(bytes)) return void socket.once('drain', pump);
+      }
+      resolve(pushed);
+    };
+    pump();
+    setTimeout(() => resolve(pushed), ms + 100);
+  });
+}
+
+/** Reads the server's INFO over a fresh connection. */
+export async function serverInfo(port: number): Promise<Record<string, number>> {
+  const client = await RawClient.connect(port);
+  client.socket.write(frame(3));
+  const [reply] = await client.frames(1);
+  client.socket.destroy();
+  return JSON.parse(reply.payload.toString('utf8'));
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
 import { type Pair, packRecords, runBin, tempDir } from './helpers.ts';
-import { RawClient, type RunningServer, frame, parseFrames, startServer } from './server-helpers.ts';
+import { RawClient, type RunningServer, flood, frame, parseFrames, startServer } from './server-helpers.ts';
 
 const GET = 1;
 const PING = 2;
@@ -160,19 +160,7 @@ describe('framing and pipelining', () => {
     const hog = await RawClient.connect(server.port);
     hog.socket.pause(); // never reads its answers
     const ping = frame(PING, Buffer.alloc(65_535, 1)); // each answer is as large as its request
-    let pushed = 0;
-    const until = Date.now() + 1500;
-    await new Promise<void>((resolve) => {
-      const pump = () => {
-        while (Date.now() < until) {
-          pushed += ping.length;
-          if (!hog.socket.write(ping)) return void hog.socket.once('drain', pump);
-        }
-        resolve();
-      };
-      pump();
-      setTimeout(resolve, 1600);
-    });
+    const pushed = await flood(hog.socket, ping, 1500);
     const good = await connect({ port: server.port });
     for (let i = 0; i < 100; i++) expect((await good.get(`key-${i}`))?.toString()).toBe(`value-${i}`);
     const info = await good.info();

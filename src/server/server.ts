@@ -7,6 +7,7 @@ import type { DataFile } from '../format/data-file.ts';
 import { ERR_BUSY, PROTOCOL_VERSION } from '../protocol/constants.ts';
 import { encodeError } from '../protocol/frames.ts';
 import { Connection } from './connection.ts';
+import { LoopLag } from './loop-lag.ts';
 import { Output } from '../protocol/output.ts';
 import { Stats } from './stats.ts';
 
@@ -38,6 +39,7 @@ export class RokvServer {
   private sweeper: NodeJS.Timeout | null = null;
   private servingSince = 0;
   private closing: Promise<void> | null = null;
+  private readonly loopLag = new LoopLag();
 
   constructor(data: DataFile, options: ServerOptions) {
     this.data = data;
@@ -52,6 +54,7 @@ export class RokvServer {
       this.listener.listen({ host: this.options.host, port: this.options.port }, () => {
         this.listener.off('error', reject);
         this.servingSince = performance.now();
+        this.loopLag.start();
         const timeout = this.options.idleTimeoutMs ?? 0;
         if (timeout > 0) {
           this.sweeper = setInterval(() => this.sweep(), timeout / SWEEPS_PER_TIMEOUT);
@@ -75,6 +78,7 @@ export class RokvServer {
       misses: this.stats.misses,
       errors: this.stats.errors,
       rss_bytes: process.memoryUsage.rss(),
+      loop_lag_ms: this.loopLag.last,
       pid: process.pid,
       ...this.options.extraInfo,
     };
@@ -88,6 +92,7 @@ export class RokvServer {
   close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       if (this.sweeper) clearInterval(this.sweeper);
+      this.loopLag.stop();
       this.listener.close();
       for (const connection of this.connections) connection.shutdown();
       const force = setTimeout(() => {

@@ -1,0 +1,42 @@
+// Event-loop lag as the server sees it: a timer that should fire every TICK_MS notes
+// how late it fires; the mean and max of each window are kept for INFO.
+
+const TICK_MS = 20;
+const WINDOW_MS = 1000;
+
+export interface LagWindow {
+  mean: number;
+  max: number;
+}
+
+export class LoopLag {
+  /** Lag over the last whole window, in ms. */
+  last: LagWindow = { mean: 0, max: 0 };
+  private timer: NodeJS.Timeout | null = null;
+
+  start(): void {
+    let expected = performance.now() + TICK_MS;
+    let windowEnd = expected + WINDOW_MS;
+    let sum = 0;
+    let count = 0;
+    let max = 0;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const lag = Math.max(0, now - expected);
+      expected = now + TICK_MS;
+      sum += lag;
+      count++;
+      if (lag > max) max = lag;
+      if (now >= windowEnd) {
+        this.last = { mean: sum / count, max };
+        sum = count = max = 0;
+        windowEnd = now + WINDOW_MS;
+      }
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
