@@ -11,6 +11,7 @@ import {
 import { FrameDecoder, type FrameHandler } from '../protocol/decoder.ts';
 import { encodeError, encodeFrame } from '../protocol/frames.ts';
 import type { RokvServer } from './server.ts';
+import { ERRORS, HITS, MISSES, REQUESTS } from './stats.ts';
 
 /** Stop reading a connection while this many response bytes wait to be sent. */
 export const OUTPUT_HIGH_WATER = 1 << 20;
@@ -63,16 +64,16 @@ export class Connection implements FrameHandler {
 
   onFrame(op: number, bytes: Buffer, start: number, end: number): boolean {
     const server = this.server;
-    const stats = server.stats;
+    const counts = server.stats.mine;
     const socket = this.socket;
     const output = server.output;
-    stats.requests++;
+    counts[REQUESTS]++;
     this.active = true;
     if (op === OP_GET && end > start) {
       const data = server.data;
       const record = data.find(bytes, start, end);
       if (record < 0) {
-        stats.misses++;
+        counts[MISSES]++;
         const buf = output.reserve(socket, FRAME_HEADER_SIZE);
         const at = output.pos;
         buf[at] = 0;
@@ -82,7 +83,7 @@ export class Connection implements FrameHandler {
         buf[at + 4] = STATUS_NOT_FOUND;
         output.pos = at + FRAME_HEADER_SIZE;
       } else {
-        stats.hits++;
+        counts[HITS]++;
         const length = data.valueLength(record);
         const valueStart = record + RECORD_HEADER_SIZE + end - start;
         if (length >= LARGE_VALUE) {
@@ -105,7 +106,7 @@ export class Connection implements FrameHandler {
     } else if (op === OP_INFO && end === start) {
       this.writeFrame(encodeFrame(STATUS_OK, Buffer.from(JSON.stringify(server.info()))));
     } else {
-      stats.errors++;
+      counts[ERRORS]++;
       if (op === OP_GET) this.writeFrame(encodeError(ERR_BAD_REQUEST, 'GET needs a key of 1 to 65535 bytes'));
       else if (op === OP_INFO) this.writeFrame(encodeError(ERR_BAD_REQUEST, 'INFO takes no payload'));
       else this.writeFrame(encodeError(ERR_UNKNOWN_OP, `unknown op 0x${op.toString(16).padStart(2, '0')} (rokv serves GET, PING, INFO; the data set is read-only)`));
@@ -114,9 +115,9 @@ export class Connection implements FrameHandler {
   }
 
   onBadLength(length: number): void {
-    const stats = this.server.stats;
-    stats.requests++;
-    stats.errors++;
+    const counts = this.server.stats.mine;
+    counts[REQUESTS]++;
+    counts[ERRORS]++;
     const detail = length === 0 ? 'frame length 0' : `frame payload of ${length - 1} bytes is over ${MAX_REQUEST_PAYLOAD}`;
     this.writeFrame(encodeError(ERR_FRAME_TOO_LARGE, `${detail}; closing`));
     this.server.output.flush(this.socket);

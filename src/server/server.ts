@@ -9,7 +9,7 @@ import { encodeError } from '../protocol/frames.ts';
 import { Connection } from './connection.ts';
 import { LoopLag } from './loop-lag.ts';
 import { Output } from '../protocol/output.ts';
-import { Stats } from './stats.ts';
+import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, REJECTED, REQUESTS, Stats } from './stats.ts';
 
 export interface ServerOptions {
   host: string;
@@ -22,6 +22,10 @@ export interface ServerOptions {
   idleTimeoutMs?: number;
   /** Extra INFO fields (e.g. a shard id). */
   extraInfo?: Record<string, unknown>;
+  /** Share the port with other event loops (worker threads) of this process. */
+  reusePort?: boolean;
+  /** Counters shared by all event loops, and this loop's row in them. */
+  stats?: Stats;
 }
 
 /** How many sweeps make up one idle timeout: the timeout is enforced within 1/SWEEPS of it. */
@@ -31,7 +35,7 @@ export const SHUTDOWN_GRACE_MS = 1500;
 
 export class RokvServer {
   readonly data: DataFile;
-  readonly stats = new Stats();
+  readonly stats: Stats;
   readonly output = new Output();
   readonly connections = new Set<Connection>();
   private readonly options: ServerOptions;
@@ -44,6 +48,7 @@ export class RokvServer {
   constructor(data: DataFile, options: ServerOptions) {
     this.data = data;
     this.options = options;
+    this.stats = options.stats ?? new Stats();
     this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -51,7 +56,7 @@ export class RokvServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.listener.once('error', reject);
-      this.listener.listen({ host: this.options.host, port: this.options.port }, () => {
+      this.listener.listen({ host: this.options.host, port: this.options.port, reusePort: this.options.reusePort }, () => {
         this.listener.off('error', reject);
         this.servingSince = performance.now();
         this.loopLag.start();
@@ -72,11 +77,11 @@ export class RokvServer {
       data_bytes: this.data.bytes.length,
       file: this.options.file,
       uptime_s: (performance.now() - this.servingSince) / 1000,
-      connections: this.connections.size,
-      requests: this.stats.requests,
-      hits: this.stats.hits,
-      misses: this.stats.misses,
-      errors: this.stats.errors,
+      connections: this.stats.total(OPEN),
+      requests: this.stats.total(REQUESTS),
+      hits: this.stats.total(HITS),
+      misses: this.stats.total(MISSES),
+      errors: this.stats.total(ERRORS),
       rss_bytes: process.memoryUsage.rss(),
       loop_lag_ms: this.loopLag.last,
       pid: process.pid,
@@ -85,7 +90,7 @@ export class RokvServer {
   }
 
   forget(connection: Connection): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) this.stats.mine[OPEN]--;
   }
 
   /** Stops accepting, lets each connection finish what it received, then closes it. */
@@ -111,12 +116,13 @@ export class RokvServer {
   private accept(socket: net.Socket): void {
     const limit = this.options.maxConnections ?? 0;
     if (this.closing || (limit > 0 && this.connections.size >= limit)) {
-      this.stats.rejected++;
+      this.stats.mine[REJECTED]++;
       socket.on('error', () => socket.destroy());
       socket.end(encodeError(ERR_BUSY, this.closing ? 'server is shutting down' : `server is at its limit of ${limit} connections`));
       return;
     }
-    this.stats.connectionsTotal++;
+    this.stats.mine[ACCEPTED]++;
+    this.stats.mine[OPEN]++;
     this.connections.add(new Connection(this, socket));
   }
 

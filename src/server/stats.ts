@@ -1,10 +1,33 @@
-// Counters of one server process: what INFO reports and the periodic summary prints.
+// Counters of a server: one row of numbers per event loop, in a Float64Array that
+// may sit on a SharedArrayBuffer so INFO on any worker thread reports the totals.
+
+export const REQUESTS = 0;
+export const HITS = 1;
+export const MISSES = 2;
+export const ERRORS = 3;
+export const ACCEPTED = 4;
+export const REJECTED = 5;
+export const OPEN = 6;
+const FIELDS = 7;
 
 export class Stats {
-  requests = 0;
-  hits = 0;
-  misses = 0;
-  errors = 0;
-  connectionsTotal = 0;
-  rejected = 0;
+  /** Every event loop's counters. */
+  private readonly all: Float64Array;
+  /** This event loop's counters: the hot path increments these. */
+  readonly mine: Float64Array;
+
+  static sharedBuffer(loops: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(loops * FIELDS * Float64Array.BYTES_PER_ELEMENT);
+  }
+
+  constructor(buffer: ArrayBufferLike = new ArrayBuffer(FIELDS * Float64Array.BYTES_PER_ELEMENT), loop = 0) {
+    this.all = new Float64Array(buffer);
+    this.mine = this.all.subarray(loop * FIELDS, (loop + 1) * FIELDS);
+  }
+
+  total(field: number): number {
+    let sum = 0;
+    for (let i = field; i < this.all.length; i += FIELDS) sum += this.all[i];
+    return sum;
+  }
 }

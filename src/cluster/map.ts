@@ -1,0 +1,64 @@
+// The cluster map (cluster.json): ring parameters, replica count, and for each shard
+// its file, record count and records checksum. Its id is a checksum of its content,
+// so servers and clients can tell whether they agree on the same map.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../errors.ts';
+import { checksum } from '../format/checksum.ts';
+import type { DataFile } from '../format/data-file.ts';
+import { Ring } from './ring.ts';
+
+export const CLUSTER_MAP_VERSION = 1;
+
+export interface ShardEntry {
+  id: number;
+  file: string;
+  records: number;
+  bytes: number;
+  records_crc: number;
+}
+
+export interface ClusterMap {
+  rokv_cluster: number;
+  id: string;
+  ring: { hash: 'murmur3_32'; seed: number; vnodes: number };
+  replicas: number;
+  source: { file: string; records: number };
+  shards: ShardEntry[];
+}
+
+export function mapId(map: Omit<ClusterMap, 'id'>): string {
+  const { rokv_cluster, ring, replicas, source, shards } = map;
+  const canonical = JSON.stringify({ rokv_cluster, ring, replicas, source, shards });
+  return checksum(Buffer.from(canonical)).toString(16).padStart(8, '0');
+}
+
+export function ringOf(map: ClusterMap): Ring {
+  return new Ring(map.shards.length, map.ring.vnodes, map.ring.seed);
+}
+
+export function readClusterMap(file: string): ClusterMap {
+  let map: ClusterMap;
+  try {
+    map = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InputError(`cannot read cluster map ${file}: ${(error as Error).message}`);
+  }
+  const ok = map && map.rokv_cluster === CLUSTER_MAP_VERSION && Array.isArray(map.shards) && map.shards.length > 0 &&
+    map.ring?.hash === 'murmur3_32' && Number.isInteger(map.ring.seed) && Number.isInteger(map.ring.vnodes) &&
+    Number.isInteger(map.replicas) && map.replicas >= 1 && map.shards.every((s, i) => s.id === i && typeof s.file === 'string');
+  if (!ok) throw new InputError(`${file} is not a rokv cluster map (version ${CLUSTER_MAP_VERSION})`);
+  if (mapId(map) !== map.id) throw new InputError(`${file}: cluster map id ${map.id} does not match its content (edited by hand?)`);
+  return map;
+}
+
+/** The shard entry a loaded data file is, or a clear error. */
+export function shardOf(map: ClusterMap, mapFile: string, dataFile: string, data: DataFile): ShardEntry {
+  const entry = map.shards.find((s) => s.file === path.basename(dataFile));
+  if (!entry) throw new InputError(`${dataFile} is not a shard of cluster ${map.id} (${mapFile} lists ${map.shards.map((s) => s.file).join(', ')})`);
+  if (entry.records !== data.recordCount || entry.records_crc !== data.header.recordsCrc || entry.bytes !== data.bytes.length) {
+    throw new InputError(`${dataFile} does not match shard ${entry.id} of cluster ${map.id}: the map expects ${entry.records} records, ${entry.bytes} bytes, records checksum ${entry.records_crc.toString(16)}; the file has ${data.recordCount}, ${data.bytes.length}, ${data.header.recordsCrc.toString(16)}`);
+  }
+  return entry;
+}
