@@ -34,6 +34,7 @@ export interface WorkerResult {
   mismatches: number;
   lostConnections: number;
   lostRequests: number;
+  failovers: number;
   /** Wall-clock milliseconds (timeOrigin + now) of the first and last counted answer. */
   countStart: number;
   countEnd: number;

@@ -4,22 +4,17 @@
 
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as hdr from 'hdr-histogram-js';
 import seedrandom from 'seedrandom';
 import { DataFile } from '../format/data-file.ts';
-import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
+import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
 import type { FrameHandler } from '../protocol/decoder.ts';
 import { Output } from '../protocol/output.ts';
-import { type Example, HISTOGRAM_OPTIONS, type WorkerResult, type WorkerTask } from './load-types.ts';
+import type { WorkerTask } from './load-types.ts';
+import { Tally, makeMissKeys } from './tally.ts';
 import { type ResponseDecoder, type Wire, rokvWire } from './wire.ts';
 import { respWire } from './resp.ts';
 
-const MISS_KEYS = 1024;
-const MISS_KEY_LENGTH = 36;
 const READ_BUFFER_SIZE = 256 * 1024;
-const MAX_EXAMPLES = 5;
-const SHOWN_BYTES = 80;
-const MICROSECONDS = 1000;
 const PROGRESS_EVERY = 1023; // answers between updates of the shared progress counter
 
 const task = workerData as WorkerTask & { progress: Float64Array; index: number };
@@ -28,26 +23,12 @@ const offsets = new Float64Array(task.offsets);
 const wire: Wire = task.protocol === 'resp' ? respWire : rokvWire;
 const random = seedrandom.alea(task.seed);
 const output = new Output();
-const total = hdr.build(HISTOGRAM_OPTIONS);
-const intervals: hdr.Histogram[] = [];
-
-/** Keys that are not in the data set, checked against its index. */
-const missKeys: Buffer[] = [];
-while (missKeys.length < MISS_KEYS) {
-  const key = Buffer.alloc(MISS_KEY_LENGTH);
-  for (let i = 0; i < MISS_KEY_LENGTH; i++) key[i] = 0x21 + Math.floor(random() * 94);
-  if (data.find(key, 0, key.length) < 0) missKeys.push(key);
-}
-
-const result: WorkerResult = {
-  requests: 0, hits: 0, misses: 0, errors: 0, mismatches: 0, lostConnections: 0, lostRequests: 0,
-  countStart: 0, countEnd: 0, histogram: '', intervals: [], examples: [],
-};
+const tally = new Tally(task.intervalMs);
+const missKeys = makeMissKeys(data, random);
 const budget = task.warmup + task.requests;
 let issued = 0;
 let completed = 0;
 let deadline = Infinity; // with --duration: no new requests after this
-let countStart = 0;
 let openConnections = 0;
 
 function counting(): boolean {
@@ -59,17 +40,6 @@ function takeRequest(now: number): boolean {
   if (issued >= budget) return false;
   issued++;
   return true;
-}
-
-function example(kind: string, key: Buffer, expected: string, got: string): void {
-  if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind, key: show(key), expected, got } satisfies Example);
-}
-
-function show(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes.subarray(0, SHOWN_BYTES)).toString('latin1');
-  const printable = /^[\x20-\x7e]*$/.test(text);
-  const body = printable ? JSON.stringify(text) : `0x${Buffer.from(bytes.subarray(0, SHOWN_BYTES)).toString('hex')}`;
-  return bytes.length > SHOWN_BYTES ? `${body}… (${bytes.length} bytes)` : body;
 }
 
 class LoadConnection implements FrameHandler {
@@ -108,11 +78,11 @@ class LoadConnection implements FrameHandler {
     let keyStart: number;
     let keyLength: number;
     if (task.missRatio > 0 && random() < task.missRatio) {
-      const index = Math.floor(random() * MISS_KEYS);
+      const index = Math.floor(random() * missKeys.length);
       asked = -(index + 1);
       key = missKeys[index];
       keyStart = 0;
-      keyLength = MISS_KEY_LENGTH;
+      keyLength = key.length;
     } else {
       asked = offsets[Math.floor(random() * offsets.length)];
       key = data.bytes;
@@ -135,40 +105,19 @@ class LoadConnection implements FrameHandler {
     this.inFlight--;
     const count = counting();
     completed++;
-    if ((completed & PROGRESS_EVERY) === 0) task.progress[task.index] = result.requests;
-    if (count && countStart === 0) countStart = now;
+    if ((completed & PROGRESS_EVERY) === 0) task.progress[task.index] = tally.result.requests;
     if (asked >= 0) {
       const valueStart = data.valueStart(asked);
       const valueEnd = valueStart + data.valueLength(asked);
       if (status === STATUS_OK && bytes.compare(data.bytes, valueStart, valueEnd, start, end) === 0) {
-        if (count) result.hits++;
-      } else this.wrong(status, bytes, start, end, data.key(asked), data.value(asked));
+        if (count) tally.result.hits++;
+      } else tally.wrong(status, bytes, start, end, data.key(asked), data.value(asked));
     } else if (status === STATUS_NOT_FOUND) {
-      if (count) result.misses++;
-    } else this.wrong(status, bytes, start, end, missKeys[-asked - 1], null);
-    if (count) {
-      result.requests++;
-      const micros = Math.max(1, Math.round((now - sentAt) * MICROSECONDS));
-      total.recordValue(micros);
-      const interval = Math.floor((now - countStart) / task.intervalMs);
-      while (intervals.length <= interval) intervals.push(hdr.build(HISTOGRAM_OPTIONS));
-      intervals[interval].recordValue(micros);
-      result.countEnd = now;
-    }
+      if (count) tally.result.misses++;
+    } else tally.wrong(status, bytes, start, end, missKeys[-asked - 1], null);
+    if (count) tally.record(now, sentAt);
     if (task.durationMs > 0 && deadline === Infinity && count) deadline = now + task.durationMs;
     return true;
-  }
-
-  private wrong(status: number, bytes: Buffer, start: number, end: number, key: Buffer, expected: Buffer | null): void {
-    const want = expected === null ? 'NOT_FOUND' : `OK ${show(expected)}`;
-    if (status === STATUS_ERROR) {
-      result.errors++;
-      example('error', key, want, `ERROR ${bytes.toString('utf8', start, end)}`);
-    } else {
-      result.mismatches++;
-      const got = status === STATUS_OK ? `OK ${show(bytes.subarray(start, end))}` : status === STATUS_NOT_FOUND ? 'NOT_FOUND' : `status ${status}`;
-      example('mismatch', key, want, got);
-    }
   }
 
   onBadLength(length: number): void {
@@ -177,9 +126,7 @@ class LoadConnection implements FrameHandler {
 
   lost(reason: string): void {
     if (this.done) return;
-    result.lostConnections++;
-    result.lostRequests += this.inFlight;
-    if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind: 'lost connection', key: '', expected: '', got: reason });
+    tally.lost(this.inFlight, reason);
     this.inFlight = 0;
     this.socket.destroy();
     this.finish();
@@ -194,11 +141,7 @@ class LoadConnection implements FrameHandler {
 }
 
 function report(): void {
-  result.countStart = countStart === 0 ? 0 : performance.timeOrigin + countStart;
-  result.countEnd = result.countEnd === 0 ? 0 : performance.timeOrigin + result.countEnd;
-  result.histogram = hdr.encodeIntoCompressedBase64(total);
-  result.intervals = intervals.map((h) => hdr.encodeIntoCompressedBase64(h));
-  parentPort?.postMessage({ type: 'result', result });
+  parentPort?.postMessage({ type: 'result', result: tally.finish() });
 }
 
 function open(): Promise<LoadConnection> {

@@ -5,7 +5,11 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
+import type { ServerAddress } from '../cluster/cluster-client.ts';
+import type { ClusterMap } from '../cluster/map.ts';
+import type { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
+import { runClusterLoad } from './cluster-load.ts';
 import { HISTOGRAM_OPTIONS, type Example, type WorkerResult, type WorkerTask } from './load-types.ts';
 
 export interface LoadOptions {
@@ -22,6 +26,9 @@ export interface LoadOptions {
   missRatio: number;
   seed: string;
   intervalMs: number;
+  /** Route by this cluster map to `servers` (servers[i] serves shard i) instead of one server. */
+  cluster?: ClusterMap;
+  servers?: ServerAddress[];
   /** Called about twice a second with counted answers so far. */
   onProgress?: (answered: number) => void;
 }
@@ -52,6 +59,8 @@ export interface LoadReport {
   mismatches: number;
   lostConnections: number;
   lostRequests: number;
+  /** Cluster mode: requests answered by a replica because the owner was down. */
+  failovers: number;
   clientCpuSeconds: number;
   intervalSeconds: number;
   /** Per interval since the first counted answer: count and latency percentiles (µs). */
@@ -87,7 +96,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 2 });
   const offsetsShared = new SharedArrayBuffer(data.recordCount * Float64Array.BYTES_PER_ELEMENT);
   new Float64Array(offsetsShared).set(data.recordOffsets());
-  const threads = Math.max(1, Math.min(options.threads, options.clients));
+  const threads = options.cluster ? 1 : Math.max(1, Math.min(options.threads, options.clients));
+  const cpuBefore = process.cpuUsage();
+  const parts = options.cluster
+    ? [await runClusterLoad(options, options.cluster, data, new Float64Array(offsetsShared))]
+    : await runWorkers(options, threads, data, offsetsShared);
+  const cpu = process.cpuUsage(cpuBefore);
+  return assemble(options, threads, parts, cpu);
+}
+
+async function runWorkers(options: LoadOptions, threads: number, data: DataFile, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
   const progress = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
 
   const workers: Worker[] = [];
@@ -131,7 +149,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }));
   }
 
-  const cpuBefore = process.cpuUsage();
   const failed = Promise.race(results).then(() => new Promise<never>(() => {}));
   failed.catch(() => {}); // a failure also rejects Promise.all(results) below, where it is reported
   await Promise.race([Promise.all(ready), failed]);
@@ -139,15 +156,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const ticker = options.onProgress
     ? setInterval(() => options.onProgress?.(progress.reduce((a, b) => a + b, 0)), PROGRESS_MS)
     : null;
-  let parts: WorkerResult[];
   try {
-    parts = await Promise.all(results);
+    return await Promise.all(results);
   } finally {
     if (ticker) clearInterval(ticker);
     for (const worker of workers) void worker.terminate();
   }
-  const cpu = process.cpuUsage(cpuBefore);
+}
 
+function assemble(options: LoadOptions, threads: number, parts: WorkerResult[], cpu: NodeJS.CpuUsage): LoadReport {
   const total = hdr.build(HISTOGRAM_OPTIONS);
   const timeline: hdr.Histogram[] = [];
   for (const part of parts) {
@@ -163,7 +180,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const seconds = Number.isFinite(started) && ended > started ? (ended - started) / 1000 : 0;
   const requests = sum('requests');
   return {
-    server: `${options.host}:${options.port}`,
+    server: options.cluster ? `cluster ${options.cluster.id} (${options.servers?.map((a) => `${a.host}:${a.port}`).join(', ')})` : `${options.host}:${options.port}`,
     protocol: options.protocol,
     clients: options.clients,
     pipeline: options.pipeline,
@@ -178,6 +195,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     mismatches: sum('mismatches'),
     lostConnections: sum('lostConnections'),
     lostRequests: sum('lostRequests'),
+    failovers: sum('failovers'),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     intervalSeconds: options.intervalMs / 1000,
     timeline: timeline.map((h, i) => ({

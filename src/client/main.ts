@@ -2,13 +2,24 @@
 // file and reports throughput and latency percentiles (text, --json, --report HTML).
 
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { parseServers } from '../cluster/cluster-client.ts';
+import { readClusterMap } from '../cluster/map.ts';
+import { InputError } from '../errors.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
 
 const INTERVAL_MS = 250;
+
+function parseServerList(text: string) {
+  try {
+    return parseServers(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 const program = new Command('client')
   .description('Send GETs for random keys of a data file to a rokv server, check every answer, report latency.')
@@ -24,11 +35,15 @@ const program = new Command('client')
   .option('--miss-ratio <r>', 'fraction of requests for absent keys (must be NOT_FOUND)', parseNumberIn(0, 1), 0)
   .option('--seed <seed>', 'random seed for key choice', '1')
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
+  .option('--cluster <map.json>', 'route GETs over a sharded cluster (the file argument is the unsharded data file)')
+  .option('--servers <list>', 'with --cluster: host:port of each shard, in shard order', parseServerList)
   .option('--json', 'print one JSON object on stdout instead of the table')
   .option('--report <file.html>', 'write a self-contained HTML page with latency charts')
   .showHelpAfterError();
 
 program.action((file: string, opts) => runMain('client', async () => {
+  if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new InputError('--cluster and --servers go together');
+  if (opts.cluster && opts.protocol !== 'rokv') throw new InputError('--cluster speaks the rokv protocol only');
   const live = process.stderr.isTTY && !opts.json;
   const target = opts.duration ? 0 : opts.requests;
   const report = await runLoad({
@@ -45,6 +60,8 @@ program.action((file: string, opts) => runMain('client', async () => {
     missRatio: opts.missRatio,
     seed: opts.seed,
     intervalMs: INTERVAL_MS,
+    cluster: opts.cluster ? readClusterMap(opts.cluster) : undefined,
+    servers: opts.servers,
     onProgress: live
       ? (answered) => process.stderr.write(`\r${answered.toLocaleString('en-US')}${target ? ` / ${target.toLocaleString('en-US')}` : ''} answered `)
       : undefined,

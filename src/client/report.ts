@@ -13,7 +13,7 @@ export function formatText(r: LoadReport): string {
     `throughput   ${n(r.throughput)} req/s`,
     `latency µs   p50 ${n(l.p50)}  p90 ${n(l.p90)}  p99 ${n(l.p99)}  p99.9 ${n(l.p999)}  max ${n(l.max)}  (mean ${l.mean.toFixed(1)})`,
     `answers      ${n(r.hits)} hits, ${n(r.misses)} misses, ${n(r.errors)} errors, ${n(r.mismatches)} mismatches`,
-    `connections  ${r.lostConnections} lost (${n(r.lostRequests)} requests unanswered)`,
+    `connections  ${r.lostConnections} lost (${n(r.lostRequests)} requests unanswered)${r.server.startsWith('cluster') ? `, ${n(r.failovers)} failovers to replicas` : ''}`,
     `client CPU   ${r.clientCpuSeconds.toFixed(2)} s (${r.seconds > 0 ? (r.clientCpuSeconds / r.seconds).toFixed(2) : '-'} cores)`,
     ...r.examples.map((e) => `${e.kind.padEnd(12)} key ${e.key}: expected ${e.expected}, got ${e.got}`),
   ].join('\n');
