@@ -13,7 +13,7 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install build data demo test typecheck bench microbench soak clean help
+.PHONY: install build data demo test typecheck bench bench-cluster microbench soak clean help
 MINUTES ?= 2
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
@@ -22,6 +22,7 @@ help:
 	@echo "make test             install, type-check, run the tests (ends with 'N passed, M failed')"
 	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
 	@echo "make bench            end-to-end benchmark vs Redis (BENCH_ARGS='--repeat 5'); writes BENCHMARKS.md"
+	@echo "make bench-cluster     1, 2, 3 shard servers, same data and load: bench/CLUSTER.md, bench/cluster.html"
 	@echo "make microbench       hot-path micro-benchmarks (npm run bench)"
 	@echo "make soak MINUTES=2   server + client at load; RSS and event-loop delay every second"
 
@@ -60,6 +61,11 @@ test: build typecheck
 bench: build
 	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
 	node tools/bench/main.ts $(BENCH_ARGS)
+
+# 1, 2 and 3 shard servers with the same data and client load.
+bench-cluster: build
+	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
+	node tools/bench/cluster.ts $(BENCH_ARGS)
 
 # Server + client at load for MINUTES; fails on a wrong answer or RSS growth.
 soak: build

@@ -27,13 +27,13 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 }
 
-interface Series {
+export interface Series {
   name: string;
   color: string;
   points: [number, number][];
 }
 
-function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], xTicks: [number, string][], logY = false): string {
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], xTicks: [number, string][], logY = false): string {
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(1e-9, ...all.map((p) => p[0]), ...xTicks.map((t) => t[0]));
   const yRaw = all.map((p) => p[1]);
