@@ -5,30 +5,21 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RokvError, connect } from '../src/client/connection.ts';
 import { encodeFrame } from '../src/protocol/frames.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
-import { type RunningServer, startServer } from './server-helpers.ts';
+import { serveRecords, startServer } from './server-helpers.ts';
 
 const records: Pair[] = [];
 for (let i = 0; i < 3000; i++) records.push([`k${i}`, `v${i}-${'x'.repeat(i % 50)}`]);
 records.push(['empty', '']);
 
-let file: string;
-let server: RunningServer;
-
-beforeAll(async () => {
-  file = packRecords(records);
-  server = await startServer(file);
-});
-afterAll(async () => {
-  await server.stop();
-});
+const running = serveRecords(records);
 
 describe('library', () => {
   it('get, ping, info, close; keys as string or Buffer', async () => {
-    const c = await connect({ port: server.port });
+    const c = await connect({ port: running.server.port });
     expect((await c.get('k1'))?.toString()).toBe('v1-x');
     expect((await c.get(Buffer.from('k2')))?.toString()).toBe('v2-xx');
     expect(await c.get('absent')).toBeNull();
@@ -40,7 +31,7 @@ describe('library', () => {
   });
 
   it('pipelines many outstanding calls that resolve in order', async () => {
-    const c = await connect({ port: server.port });
+    const c = await connect({ port: running.server.port });
     const order: number[] = [];
     const calls = records.slice(0, 2000).map(([key], i) => c.get(key).then((v) => {
       order.push(i);
@@ -53,7 +44,7 @@ describe('library', () => {
   });
 
   it('ERROR frames reject with the code; the connection goes on', async () => {
-    const c = await connect({ port: server.port });
+    const c = await connect({ port: running.server.port });
     const error = await c.send(0x7f, Buffer.alloc(0)).catch((e) => e);
     expect(error).toBeInstanceOf(RokvError);
     expect(error.code).toBe(1);
@@ -83,8 +74,8 @@ describe('library', () => {
 });
 
 describe('bin/client', () => {
-  function client(args: string[], dataFile = file) {
-    return runBin('client', [dataFile, '--port', String(server.port), '--json', ...args]);
+  function client(args: string[], dataFile = running.file) {
+    return runBin('client', [dataFile, '--port', String(running.server.port), '--json', ...args]);
   }
 
   it('counts add up: exact requests, hits + misses, misses near the ratio', () => {
@@ -125,9 +116,9 @@ describe('bin/client', () => {
   });
 
   it('reports a server killed mid-run as lost connections, exit 1', async () => {
-    const victim = await startServer(file);
+    const victim = await startServer(running.file);
     const run = new Promise<{ status: number | null; stdout: string }>((resolve) => {
-      const child = spawn(path.join(ROOT, 'bin', 'client'), [file, '--port', String(victim.port), '--duration', '30', '--json']);
+      const child = spawn(path.join(ROOT, 'bin', 'client'), [running.file, '--port', String(victim.port), '--duration', '30', '--json']);
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d));
       child.on('exit', (status) => resolve({ status, stdout }));
@@ -142,7 +133,7 @@ describe('bin/client', () => {
   });
 
   it('fails clearly when no server listens', () => {
-    const dead = runBin('client', [file, '--port', '1', '--requests', '10']);
+    const dead = runBin('client', [running.file, '--port', '1', '--requests', '10']);
     expect(dead.status).toBe(2);
     expect(dead.stderr).toMatch(/cannot connect to 127\.0\.0\.1:1/);
   });

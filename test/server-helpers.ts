@@ -4,7 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT } from './helpers.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type Pair, ROOT, packRecords } from './helpers.ts';
 
 export interface RunningServer {
   port: number;
@@ -147,4 +148,17 @@ export async function serverInfo(port: number): Promise<Record<string, number>> 
   const [reply] = await client.frames(1);
   client.socket.destroy();
   return JSON.parse(reply.payload.toString('utf8'));
+}
+
+/** Packs the records and runs one server on them for the test file; it must exit 0. */
+export function serveRecords(records: Pair[], args: string[] = []): { file: string; server: RunningServer } {
+  const shared = {} as { file: string; server: RunningServer };
+  beforeAll(async () => {
+    shared.file = packRecords(records);
+    shared.server = await startServer(shared.file, args);
+  });
+  afterAll(async () => {
+    expect(await shared.server.stop()).toBe(0);
+  });
+  return shared;
 }

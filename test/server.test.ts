@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
-import { type Pair, packRecords, runBin, tempDir } from './helpers.ts';
-import { RawClient, type RunningServer, flood, frame, parseFrames, startServer } from './server-helpers.ts';
+import { type Pair, runBin, tempDir } from './helpers.ts';
+import { RawClient, flood, frame, parseFrames, serveRecords, startServer } from './server-helpers.ts';
 
 const GET = 1;
 const PING = 2;
@@ -18,19 +18,10 @@ const records: Pair[] = [['abc', 'xyz'], ['empty', ''], ['big', BIG_VALUE], [Buf
 for (let i = 0; i < 5000; i++) records.push([`key-${i}`, `value-${i}`]);
 const expected = new Map(records.map(([k, v]) => [Buffer.from(k).toString('hex'), Buffer.from(v)]));
 
-let file: string;
-let server: RunningServer;
-
-beforeAll(async () => {
-  file = packRecords(records);
-  server = await startServer(file);
-});
-afterAll(async () => {
-  expect(await server.stop()).toBe(0);
-});
+const running = serveRecords(records);
 
 async function exchange(bytes: Buffer, responses: number): Promise<Buffer> {
-  const client = await RawClient.connect(server.port);
+  const client = await RawClient.connect(running.server.port);
   client.socket.write(bytes);
   await client.frames(responses);
   client.socket.destroy();
@@ -69,8 +60,8 @@ describe('protocol rows', () => {
     const info = JSON.parse(frames[0].payload.toString('utf8'));
     expect(info.protocol).toBe(1);
     expect(info.keys).toBe(records.length);
-    expect(info.data_bytes).toBe(fs.statSync(file).size);
-    expect(info.file).toBe(file);
+    expect(info.data_bytes).toBe(fs.statSync(running.file).size);
+    expect(info.file).toBe(running.file);
     expect(typeof info.uptime_s).toBe('number');
     expect(info.connections).toBeGreaterThanOrEqual(1);
     expect(info.requests).toBeGreaterThan(0);
@@ -93,7 +84,7 @@ describe('protocol rows', () => {
 
   for (const [name, length] of [['over 65,535 bytes', 65_537], ['length 0', 0]] as const) {
     it(`FRAME_TOO_LARGE for ${name}: the error, then the server closes`, async () => {
-      const client = await RawClient.connect(server.port);
+      const client = await RawClient.connect(running.server.port);
       const header = Buffer.alloc(5);
       header.writeUInt32BE(length, 0);
       header[4] = GET;
@@ -130,7 +121,7 @@ describe('framing and pipelining', () => {
 
   it('random splits of the stream give the same answers', async () => {
     for (let round = 0; round < 3; round++) {
-      const client = await RawClient.connect(server.port);
+      const client = await RawClient.connect(running.server.port);
       let pos = 0;
       while (pos < all.length) {
         const size = 1 + Math.floor(Math.random() * 300);
@@ -145,7 +136,7 @@ describe('framing and pipelining', () => {
   });
 
   it('one byte per write', async () => {
-    const client = await RawClient.connect(server.port);
+    const client = await RawClient.connect(running.server.port);
     const bytes = Buffer.concat([frame(GET, 'abc'), frame(PING, 'p'), frame(GET, 'nope')]);
     for (const byte of bytes) {
       client.socket.write(Buffer.from([byte]));
@@ -157,11 +148,11 @@ describe('framing and pipelining', () => {
   });
 
   it('a client that never reads does not block another, and the server stops reading it', async () => {
-    const hog = await RawClient.connect(server.port);
+    const hog = await RawClient.connect(running.server.port);
     hog.socket.pause(); // never reads its answers
     const ping = frame(PING, Buffer.alloc(65_535, 1)); // each answer is as large as its request
     const pushed = await flood(hog.socket, ping, 1500);
-    const good = await connect({ port: server.port });
+    const good = await connect({ port: running.server.port });
     for (let i = 0; i < 100; i++) expect((await good.get(`key-${i}`))?.toString()).toBe(`value-${i}`);
     const info = await good.info();
     // Without backpressure the server reads (and answers into memory) all the hog sends:
@@ -176,7 +167,7 @@ describe('framing and pipelining', () => {
 
 describe('limits, timeouts and lifecycle', () => {
   it('the connection limit: BUSY, then close', async () => {
-    const limited = await startServer(file, ['--max-connections', '2']);
+    const limited = await startServer(running.file, ['--max-connections', '2']);
     const a = await connect({ port: limited.port });
     const b = await connect({ port: limited.port });
     await a.ping();
@@ -194,7 +185,7 @@ describe('limits, timeouts and lifecycle', () => {
   });
 
   it('the idle timeout closes idle connections and ones holding half a frame, not busy ones', async () => {
-    const timed = await startServer(file, ['--idle-timeout', '0.4']);
+    const timed = await startServer(running.file, ['--idle-timeout', '0.4']);
     const idle = await RawClient.connect(timed.port);
     const half = await RawClient.connect(timed.port);
     half.socket.write(frame(GET, 'abc').subarray(0, 5));
@@ -212,7 +203,7 @@ describe('limits, timeouts and lifecycle', () => {
   });
 
   it('SIGTERM with requests in flight: answers what it received, closes, exits 0 quickly', async () => {
-    const victim = await startServer(file);
+    const victim = await startServer(running.file);
     const client = await RawClient.connect(victim.port);
     const batch = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => frame(GET, `key-${i % 5000}`)));
     client.socket.write(batch);
@@ -234,16 +225,16 @@ describe('limits, timeouts and lifecycle', () => {
     expect(missing.stderr).toMatch(/^server: cannot open \/nonexistent\.data: ENOENT/);
     const dir = tempDir();
     const bad = path.join(dir, 'bad.data');
-    fs.writeFileSync(bad, fs.readFileSync(file).subarray(0, 1000));
+    fs.writeFileSync(bad, fs.readFileSync(running.file).subarray(0, 1000));
     expect(runBin('server', [bad]).stderr).toMatch(/header says/);
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     const port = (blocker.address() as net.AddressInfo).port;
-    const busy = runBin('server', [file, '--port', String(port)]);
+    const busy = runBin('server', [running.file, '--port', String(port)]);
     expect(busy.status).not.toBe(0);
     expect(busy.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address in use`));
     blocker.close();
-    const flag = runBin('server', [file, '--port', 'seventy']);
+    const flag = runBin('server', [running.file, '--port', 'seventy']);
     expect(flag.status).not.toBe(0);
     expect(flag.stderr).toMatch(/"seventy" is not a whole number/);
   });

@@ -26,7 +26,8 @@ export interface Example {
   got: string;
 }
 
-export interface WorkerResult {
+/** Counted answers by kind, and what went wrong. */
+export interface AnswerCounts {
   requests: number;
   hits: number;
   misses: number;
@@ -34,7 +35,11 @@ export interface WorkerResult {
   mismatches: number;
   lostConnections: number;
   lostRequests: number;
+  /** Cluster mode: requests answered by a replica because the owner was down. */
   failovers: number;
+}
+
+export interface WorkerResult extends AnswerCounts {
   /** Wall-clock milliseconds (timeOrigin + now) of the first and last counted answer. */
   countStart: number;
   countEnd: number;

@@ -10,7 +10,7 @@ import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
 import { runClusterLoad } from './cluster-load.ts';
-import { HISTOGRAM_OPTIONS, type Example, type WorkerResult, type WorkerTask } from './load-types.ts';
+import { type AnswerCounts, HISTOGRAM_OPTIONS, type Example, type WorkerResult, type WorkerTask } from './load-types.ts';
 
 export interface LoadOptions {
   file: string;
@@ -42,25 +42,16 @@ export interface LatencySummary {
   mean: number;
 }
 
-export interface LoadReport {
+export interface LoadReport extends AnswerCounts {
   server: string;
   protocol: string;
   clients: number;
   pipeline: number;
   threads: number;
-  requests: number;
   seconds: number;
   throughput: number;
   /** Microseconds. */
   latency: LatencySummary;
-  hits: number;
-  misses: number;
-  errors: number;
-  mismatches: number;
-  lostConnections: number;
-  lostRequests: number;
-  /** Cluster mode: requests answered by a replica because the owner was down. */
-  failovers: number;
   clientCpuSeconds: number;
   intervalSeconds: number;
   /** Per interval since the first counted answer: count and latency percentiles (µs). */
