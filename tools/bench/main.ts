@@ -187,6 +187,8 @@ function renderMarkdown(r: Results): string {
     `RSS after loading: rokv ${(r.startup.rokvRssAfterLoad / MB).toFixed(1)} MB${r.startup.redisRssAfterLoad ? `, Redis ${(r.startup.redisRssAfterLoad / MB).toFixed(1)} MB (rokv/Redis ${ratio(r.startup.rokvRssAfterLoad, r.startup.redisRssAfterLoad)})` : ''}.`,
     `Wrong answers, errors or lost connections in all runs: ${failures}.`,
     '',
+    'What was optimized, what was tried and dropped, and where the time goes: [docs/PERFORMANCE.md](docs/PERFORMANCE.md).',
+    '',
   );
   return lines.join('\n');
 }
