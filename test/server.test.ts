@@ -65,7 +65,8 @@ describe('protocol rows', () => {
     expect(typeof info.uptime_s).toBe('number');
     expect(info.connections).toBeGreaterThanOrEqual(1);
     expect(info.requests).toBeGreaterThan(0);
-    for (const field of ['hits', 'misses', 'errors', 'rss_bytes']) expect(typeof info[field]).toBe('number');
+    for (const field of ['hits', 'misses', 'errors', 'rss_bytes', 'connections_accepted', 'connections_rejected']) expect(typeof info[field]).toBe('number');
+    expect(info.connections_accepted).toBeGreaterThanOrEqual(info.connections);
   });
 
   it('UNKNOWN_OP: an error, and the connection stays open', async () => {
@@ -180,6 +181,7 @@ describe('limits, timeouts and lifecycle', () => {
     await a.close();
     const again = await connect({ port: limited.port }); // a slot is free again
     expect((await again.ping('ok')).toString()).toBe('ok');
+    expect((await again.info()).connections_rejected).toBe(1);
     await Promise.all([b.close(), again.close()]);
     expect(await limited.stop()).toBe(0);
   });

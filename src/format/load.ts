@@ -13,7 +13,7 @@ export interface LoadOptions {
   shared?: boolean;
 }
 
-export function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
+function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

@@ -37,11 +37,6 @@ export class FrameDecoder {
     this.maxPayload = maxPayload;
   }
 
-  /** Bytes received but not yet answered: an unfinished frame and held input. */
-  get bufferedBytes(): number {
-    return this.partialFill + this.held.length;
-  }
-
   push(chunk: Buffer): void {
     if (this.stopped) return;
     if (this.paused) {

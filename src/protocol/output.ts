@@ -40,9 +40,4 @@ export class Output {
     if (this.held) this.start = this.pos;
     else this.start = this.pos = 0; // written through to the kernel: reuse from the top
   }
-
-  /** Drops a batch that will not be sent (its socket is gone). */
-  discard(): void {
-    this.pos = this.start;
-  }
 }

@@ -82,6 +82,8 @@ export class RokvServer {
       hits: this.stats.total(HITS),
       misses: this.stats.total(MISSES),
       errors: this.stats.total(ERRORS),
+      connections_accepted: this.stats.total(ACCEPTED),
+      connections_rejected: this.stats.total(REJECTED),
       rss_bytes: process.memoryUsage.rss(),
       loop_lag_ms: this.loopLag.last,
       pid: process.pid,
