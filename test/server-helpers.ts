@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { encodeFrame } from '../src/protocol/frames.ts';
 import { type Pair, ROOT, packRecords } from './helpers.ts';
 
 export interface RunningServer {
@@ -61,12 +62,7 @@ export function parseFrames(bytes: Buffer): { frames: Frame[]; rest: number } {
 }
 
 export function frame(op: number, payload: Buffer | string = ''): Buffer {
-  const body = Buffer.from(payload);
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length + 1, 0);
-  out[4] = op;
-  body.copy(out, 5);
-  return out;
+  return encodeFrame(op, Buffer.from(payload));
 }
 
 /** A raw TCP connection that collects every byte the server sends. */

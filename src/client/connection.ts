@@ -28,6 +28,11 @@ export class RokvError extends Error {
   }
 }
 
+/** The RokvError of an ERROR frame's payload: code byte, then a UTF-8 message. */
+function errorFrom(bytes: Buffer, start: number, end: number): RokvError {
+  return new RokvError(end > start ? bytes[start] : 0, bytes.toString('utf8', Math.min(start + 1, end), end));
+}
+
 interface Pending {
   resolve: (payload: Buffer | null) => void;
   reject: (error: Error) => void;
@@ -89,8 +94,7 @@ export class RokvConnection implements FrameHandler {
     const call = this.pending[this.head];
     if (call === undefined) {
       // BUSY comes unasked, right after accept.
-      const code = status === STATUS_ERROR && end > start ? bytes[start] : 0;
-      this.fail(code ? new RokvError(code, bytes.toString('utf8', start + 1, end)) : new Error('protocol error: a response with no request'));
+      this.fail(status === STATUS_ERROR && end > start ? errorFrom(bytes, start, end) : new Error('protocol error: a response with no request'));
       return false;
     }
     this.pending[this.head++] = undefined as unknown as Pending;
@@ -100,10 +104,8 @@ export class RokvConnection implements FrameHandler {
     }
     if (status === STATUS_OK) call.resolve(bytes.subarray(start, end));
     else if (status === STATUS_NOT_FOUND) call.resolve(null);
-    else if (status === STATUS_ERROR) {
-      const code = end > start ? bytes[start] : 0;
-      call.reject(new RokvError(code, bytes.toString('utf8', Math.min(start + 1, end), end)));
-    } else {
+    else if (status === STATUS_ERROR) call.reject(errorFrom(bytes, start, end));
+    else {
       call.reject(new Error(`protocol error: unknown status 0x${status.toString(16)}`));
       this.fail(new Error('connection closed after a protocol error'));
     }

@@ -4,6 +4,7 @@
 
 import { FRAME_HEADER_SIZE, MAX_RESPONSE_PAYLOAD, OP_GET } from '../protocol/constants.ts';
 import { FrameDecoder, type FrameHandler } from '../protocol/decoder.ts';
+import { writeFrameHeader } from '../protocol/frames.ts';
 
 export interface ResponseDecoder {
   push(chunk: Buffer): void;
@@ -22,9 +23,8 @@ export const rokvWire: Wire = {
   name: 'rokv',
   getSize: (keyLength) => FRAME_HEADER_SIZE + keyLength,
   writeGet(out, at, bytes, keyStart, keyEnd) {
-    out.writeUInt32BE(keyEnd - keyStart + 1, at);
-    out[at + 4] = OP_GET;
-    return at + FRAME_HEADER_SIZE + bytes.copy(out, at + FRAME_HEADER_SIZE, keyStart, keyEnd);
+    const payloadAt = writeFrameHeader(out, at, OP_GET, keyEnd - keyStart);
+    return payloadAt + bytes.copy(out, payloadAt, keyStart, keyEnd);
   },
   decoder: (handler) => new FrameDecoder(handler, MAX_RESPONSE_PAYLOAD),
 };

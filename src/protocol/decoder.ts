@@ -60,6 +60,11 @@ export class FrameDecoder {
     this.partial = null;
   }
 
+  /** A frame length of 0, or one whose payload is over the limit. */
+  private isBadLength(length: number): boolean {
+    return length === 0 || length - 1 > this.maxPayload;
+  }
+
   private decode(chunk: Buffer): void {
     let pos = 0;
     if (this.partial !== null || this.partialFill > 0) {
@@ -69,7 +74,7 @@ export class FrameDecoder {
     const end = chunk.length;
     while (end - pos >= LENGTH_SIZE) {
       const length = chunk.readUInt32BE(pos);
-      if (length === 0 || length - 1 > this.maxPayload) {
+      if (this.isBadLength(length)) {
         this.stop();
         this.handler.onBadLength(length);
         return;
@@ -124,7 +129,7 @@ export class FrameDecoder {
       pos = take;
       if (this.partialFill < LENGTH_SIZE) return -1;
       const length = this.lengthBytes.readUInt32BE(0);
-      if (length === 0 || length - 1 > this.maxPayload) {
+      if (this.isBadLength(length)) {
         this.stop();
         this.partialFill = 0;
         this.handler.onBadLength(length);

@@ -1,13 +1,18 @@
 // Encoding whole frames: requests (op + payload) and responses (status + payload),
 // including ERROR frames. The server's hot path writes its own into a batch buffer.
 
-import { FRAME_HEADER_SIZE, OP_GET, STATUS_ERROR } from './constants.ts';
+import { FRAME_HEADER_SIZE, LENGTH_SIZE, OP_GET, STATUS_ERROR } from './constants.ts';
+
+/** Writes a frame header (length, then op or status) at buf[at]; returns where the payload goes. */
+export function writeFrameHeader(buf: Buffer, at: number, kind: number, payloadLength: number): number {
+  buf.writeUInt32BE(payloadLength + 1, at);
+  buf[at + LENGTH_SIZE] = kind;
+  return at + FRAME_HEADER_SIZE;
+}
 
 export function encodeFrame(kind: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
-  frame.writeUInt32BE(payload.length + 1, 0);
-  frame[4] = kind;
-  frame.set(payload, FRAME_HEADER_SIZE);
+  frame.set(payload, writeFrameHeader(frame, 0, kind, payload.length));
   return frame;
 }
 

@@ -9,7 +9,7 @@ import {
   OP_GET, OP_INFO, OP_PING, STATUS_NOT_FOUND, STATUS_OK,
 } from '../protocol/constants.ts';
 import { FrameDecoder, type FrameHandler } from '../protocol/decoder.ts';
-import { encodeError, encodeFrame } from '../protocol/frames.ts';
+import { encodeError, encodeFrame, writeFrameHeader } from '../protocol/frames.ts';
 import type { RokvServer } from './server.ts';
 import { ERRORS, HITS, MISSES, REQUESTS } from './stats.ts';
 
@@ -17,7 +17,6 @@ import { ERRORS, HITS, MISSES, REQUESTS } from './stats.ts';
 export const OUTPUT_HIGH_WATER = 1 << 20;
 /** Values at least this long are sent as views of the data Buffer, not copied. */
 const LARGE_VALUE = 64 * 1024;
-const NOT_FOUND_LENGTH = 1;
 
 export class Connection implements FrameHandler {
   readonly socket: Socket;
@@ -74,33 +73,23 @@ export class Connection implements FrameHandler {
       const record = data.find(bytes, start, end);
       if (record < 0) {
         counts[MISSES]++;
-        const buf = output.reserve(socket, FRAME_HEADER_SIZE);
-        const at = output.pos;
-        buf[at] = 0;
-        buf[at + 1] = 0;
-        buf[at + 2] = 0;
-        buf[at + 3] = NOT_FOUND_LENGTH;
-        buf[at + 4] = STATUS_NOT_FOUND;
-        output.pos = at + FRAME_HEADER_SIZE;
+        output.pos = writeFrameHeader(output.reserve(socket, FRAME_HEADER_SIZE), output.pos, STATUS_NOT_FOUND, 0);
       } else {
         counts[HITS]++;
         const length = data.valueLength(record);
         const valueStart = record + RECORD_HEADER_SIZE + end - start;
         if (length >= LARGE_VALUE) {
-          this.writeHeader(length);
+          output.pos = writeFrameHeader(output.reserve(socket, FRAME_HEADER_SIZE), output.pos, STATUS_OK, length);
           output.flush(socket);
           socket.write(data.bytes.subarray(valueStart, valueStart + length));
         } else {
           const buf = output.reserve(socket, FRAME_HEADER_SIZE + length);
-          const at = output.pos;
-          buf.writeUInt32BE(length + 1, at);
-          buf[at + 4] = STATUS_OK;
-          data.bytes.copy(buf, at + FRAME_HEADER_SIZE, valueStart, valueStart + length);
-          output.pos = at + FRAME_HEADER_SIZE + length;
+          const at = writeFrameHeader(buf, output.pos, STATUS_OK, length);
+          output.pos = at + data.bytes.copy(buf, at, valueStart, valueStart + length);
         }
       }
     } else if (op === OP_PING) {
-      this.writeHeader(end - start);
+      output.pos = writeFrameHeader(output.reserve(socket, FRAME_HEADER_SIZE), output.pos, STATUS_OK, end - start);
       const buf = output.reserve(socket, end - start);
       output.pos += bytes.copy(buf, output.pos, start, end);
     } else if (op === OP_INFO && end === start) {
@@ -122,14 +111,6 @@ export class Connection implements FrameHandler {
     this.writeFrame(encodeError(ERR_FRAME_TOO_LARGE, `${detail}; closing`));
     this.server.output.flush(this.socket);
     this.socket.end();
-  }
-
-  private writeHeader(payloadLength: number): void {
-    const output = this.server.output;
-    const buf = output.reserve(this.socket, FRAME_HEADER_SIZE);
-    buf.writeUInt32BE(payloadLength + 1, output.pos);
-    buf[output.pos + 4] = STATUS_OK;
-    output.pos += FRAME_HEADER_SIZE;
   }
 
   private writeFrame(frame: Buffer): void {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
 import { lineChart } from '../../src/client/report.ts';
-import { type Started, freePort, startUntil, stop } from './processes.ts';
+import { type Started, freePort, median, startUntil, stop } from './processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE_COUNTS = [1, 2, 3];
@@ -22,8 +22,6 @@ interface Row {
   p99: number;
   runs: number[];
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const program = new Command('bench-cluster')
   .description('Throughput and latency of 1, 2 and 3 shard servers with the same data and client load.')

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
 import { loadDataFile } from '../../src/format/load.ts';
-import { type Started, cpuSeconds, freePort, rssBytes, startUntil, stop } from './processes.ts';
+import { type Started, cpuSeconds, freePort, median, rssBytes, startUntil, stop } from './processes.ts';
 import { loadRedis, redisAvailable, startRedis } from './redis.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -38,11 +38,6 @@ interface Target {
   started: Started;
   protocol: 'rokv' | 'resp';
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function runClient(file: string, target: Target, scenario: Scenario): Measurement {
   const pid = target.started.child.pid as number;

@@ -1,5 +1,5 @@
-// Process helpers for the end-to-end benchmark: free ports, starting a server and
-// waiting until it is ready, and its CPU time and RSS from /proc.
+// Helpers for the benchmarks: free ports, starting a server and waiting until it is
+// ready, its CPU time and RSS from /proc, and the median of runs.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +8,12 @@ import net from 'node:net';
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const STAT_UTIME_FIELD = 13; // 0-based, after the "(comm)" field is removed
 const READY_TIMEOUT_MS = 30_000;
+
+/** The median of some runs (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
