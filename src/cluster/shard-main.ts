@@ -41,10 +41,7 @@ program.action((file: string, opts) => runMain('shard', () => {
       for (const shard of owners) writers[shard].add(data.key(record), data.value(record));
     }
     const summaries = writers.map((w) => w.finish());
-    const shards = summaries.map((s, id) => {
-      const shard = loadDataFile(s.path);
-      return { id, file: names[id], records: shard.recordCount, bytes: shard.bytes.length, records_crc: shard.header.recordsCrc };
-    });
+    const shards = summaries.map((s, id) => ({ id, file: names[id], records: s.records, bytes: s.fileSize, records_crc: s.recordsCrc }));
     const body = {
       rokv_cluster: CLUSTER_MAP_VERSION,
       ring: { hash: 'murmur3_32' as const, seed: RING_SEED, vnodes: opts.vnodes },

@@ -26,6 +26,8 @@ export interface PackSummary {
   records: number;
   fileSize: number;
   dropped: number;
+  /** CRC-32 of the records section, as in the header. */
+  recordsCrc: number;
 }
 
 const WRITE_BUFFER_SIZE = 4 << 20;
@@ -151,7 +153,7 @@ export class PackWriter {
     fs.closeSync(this.fd);
     fs.renameSync(this.tempPath, this.outputPath);
     this.done = true;
-    return { path: this.outputPath, records: this.table.count, fileSize, dropped: 0 };
+    return { path: this.outputPath, records: this.table.count, fileSize, dropped: 0, recordsCrc: this.recordsCrc };
   }
 
   /** Removes the temporary file; the output path is left as it was. */
