@@ -38,7 +38,7 @@ export class ClusterClient {
     if (servers.length !== map.shards.length) {
       throw new InputError(`cluster ${map.id} has ${map.shards.length} shards but ${servers.length} servers were given`);
     }
-    const connections = await Promise.all(servers.map(async (address, shard) => {
+    const attempts = await Promise.allSettled(servers.map(async (address, shard) => {
       let connection: RokvConnection;
       try {
         connection = await connect(address);
@@ -52,6 +52,13 @@ export class ClusterClient {
       }
       return connection;
     }));
+    // Report the first wrong server in shard order, whichever answered first.
+    const refused = attempts.find((a) => a.status === 'rejected');
+    if (refused) {
+      for (const a of attempts) if (a.status === 'fulfilled') a.value?.destroy();
+      throw refused.reason;
+    }
+    const connections = attempts.map((a) => (a as PromiseFulfilledResult<RokvConnection | null>).value);
     if (connections.every((c) => c === null)) throw new InputError('no server of the cluster is reachable');
     return new ClusterClient(map, connections);
   }
