@@ -4,7 +4,7 @@ export { connect, RokvConnection, RokvError, type ConnectOptions } from './clien
 export { DataFile } from './format/data-file.ts';
 export { loadDataFile } from './format/load.ts';
 export { PackWriter } from './format/writer.ts';
-export * from './protocol/constants.ts';
+export * from './protocol/rokv/constants.ts';
 export { ClusterClient, parseServers, type ServerAddress } from './cluster/cluster-client.ts';
 export { readClusterMap, type ClusterMap } from './cluster/map.ts';
 export { Ring } from './cluster/ring.ts';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RokvError, connect } from '../src/client/connection.ts';
-import { encodeFrame } from '../src/protocol/frames.ts';
+import { encodeFrame } from '../src/protocol/rokv/frames.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
 import { serveRecords, startServer } from './server-helpers.ts';
 

@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.ts';
 import { DataFile } from '../src/format/data-file.ts';
-import { FrameDecoder } from '../src/protocol/decoder.ts';
-import { encodeFrame } from '../src/protocol/frames.ts';
+import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
+import { encodeFrame } from '../src/protocol/rokv/frames.ts';
 import { packRecords } from './helpers.ts';
 
 const MAX_PAYLOAD = 65_535;

@@ -5,11 +5,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { encodeFrame } from '../src/protocol/frames.ts';
+import { encodeFrame } from '../src/protocol/rokv/frames.ts';
 import { type Pair, ROOT, packRecords } from './helpers.ts';
 
 export interface RunningServer {
   port: number;
+  /** The RESP port, when started with --resp-port. */
+  respPort: number;
   process: ChildProcess;
   stdout: string;
   stderr: () => string;
@@ -26,10 +28,11 @@ export function startServer(file: string, args: string[] = []): Promise<RunningS
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', (d) => {
       stdout += d;
-      const match = /listening on .*:(\d+):/.exec(stdout);
+      const match = /listening on \S+:(\d+)[,:]/.exec(stdout);
       if (match) {
         resolve({
           port: Number(match[1]),
+          respPort: Number(/RESP on \S+:(\d+):/.exec(stdout)?.[1] ?? 0),
           process: child,
           stdout,
           stderr: () => stderr,
@@ -102,7 +105,8 @@ export class RawClient {
     await this.until(() => this.closed, timeoutMs);
   }
 
-  private async until(done: () => boolean, timeoutMs: number): Promise<void> {
+  /** Waits until done() holds (checked on every arrival) or the time runs out. */
+  async until(done: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
       if (Date.now() > deadline) throw new Error('timed out waiting for the server');

@@ -1,19 +1,23 @@
 // npm run bench: tinybench micro-benchmarks of the hot path on testdata_1M.data:
 // key hash, index lookup (hit, miss), frame decoding of a 64 KB chunk of pipelined
-// GETs, and the server's whole per-chunk work (decode + lookup + encode) minus syscalls.
+// GETs, and the server's whole per-chunk work (decode + lookup + encode) minus syscalls,
+// for the binary protocol and for RESP.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Bench } from 'tinybench';
 import { murmur3 } from '../src/format/hash.ts';
 import { loadDataFile } from '../src/format/load.ts';
-import { MAX_REQUEST_PAYLOAD, OP_GET } from '../src/protocol/constants.ts';
-import { FrameDecoder } from '../src/protocol/decoder.ts';
-import { encodeGet } from '../src/protocol/frames.ts';
-import { Connection } from '../src/server/connection.ts';
+import { respWire } from '../src/client/resp.ts';
+import type { Codec } from '../src/protocol/codec.ts';
 import { Output } from '../src/protocol/output.ts';
-import { Stats } from '../src/server/stats.ts';
-import type { RokvServer } from '../src/server/server.ts';
+import { respCodec } from '../src/protocol/resp/session.ts';
+import { MAX_REQUEST_PAYLOAD } from '../src/protocol/rokv/constants.ts';
+import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
+import { encodeGet } from '../src/protocol/rokv/frames.ts';
+import { rokvCodec } from '../src/protocol/rokv/session.ts';
+import { Connection } from '../src/server/connection.ts';
+import { Service } from '../src/service/service.ts';
 
 const FILE = 'testdata_1M.data';
 const BATCH = 1024; // operations per benchmark call, so timer overhead does not dominate
@@ -45,21 +49,40 @@ function keyBatch(absent: boolean): { bytes: Buffer; starts: number[] } {
 const hits = keyBatch(false);
 const misses = keyBatch(true);
 
-// 64 chunks of 64 KB of pipelined GETs for random existing keys.
-function getChunk(): Buffer {
-  const frames: Buffer[] = [];
-  let size = 0;
-  for (;;) {
-    const frame = encodeGet(data.key(offsets[Math.floor(Math.random() * offsets.length)]));
-    if (size + frame.length > CHUNK_BYTES) return Buffer.concat(frames);
-    frames.push(frame);
-    size += frame.length;
+/** A request for a random existing key in one protocol. */
+const rokvGet = () => encodeGet(data.key(offsets[Math.floor(Math.random() * offsets.length)]));
+const respGet = () => {
+  const key = data.key(offsets[Math.floor(Math.random() * offsets.length)]);
+  const out = Buffer.alloc(respWire.getSize(key.length));
+  respWire.writeGet(out, 0, key, 0, key.length);
+  return out;
+};
+
+// 64 chunks of 64 KB of pipelined GETs for random existing keys, in each protocol.
+function getChunks(request: () => Buffer): { chunks: Buffer[]; perChunk: number } {
+  const chunks: Buffer[] = [];
+  let requests = 0;
+  while (chunks.length < 64) {
+    const frames: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const frame = request();
+      if (size + frame.length > CHUNK_BYTES) break;
+      frames.push(frame);
+      size += frame.length;
+    }
+    requests += frames.length;
+    chunks.push(Buffer.concat(frames));
   }
+  return { chunks, perChunk: Math.round(requests / chunks.length) };
 }
-const chunks = Array.from({ length: 64 }, getChunk);
-const framesPerChunk = Math.round(chunks.reduce((a, c) => a + c.length, 0) / chunks.length / encodeGet(data.key(offsets[0])).length);
+const rokvChunks = getChunks(rokvGet);
+const respChunks = getChunks(respGet);
+const framesPerChunk = rokvChunks.perChunk;
 let next = 0;
-const nextChunk = () => chunks[next++ & 63];
+const nextChunk = () => rokvChunks.chunks[next++ & 63];
+let nextResp = 0;
+const nextRespChunk = () => respChunks.chunks[nextResp++ & 63];
 let cursor = 0;
 const nextBatch = () => (cursor = (cursor + BATCH) % POOL);
 
@@ -72,9 +95,13 @@ const fakeSocket = {
   write: (b: Buffer) => ((sink += b.length), true),
   on: () => fakeSocket, setNoDelay: () => {}, pause: () => {}, resume: () => {}, end: () => {},
 };
-const fakeServer = { data, stats: new Stats(), output: new Output(), forget: () => {}, info: () => ({}) };
-const connection = new Connection(fakeServer as unknown as RokvServer, fakeSocket as never);
-const onData = (connection as unknown as { onData(c: Buffer): void }).onData.bind(connection);
+const service = new Service(data, { file: FILE });
+function serverSide(codec: Codec): (chunk: Buffer) => void {
+  const connection = new Connection(fakeSocket as never, new Output(), codec, service, 1, () => {});
+  return (connection as unknown as { onData(c: Buffer): void }).onData.bind(connection);
+}
+const onData = serverSide(rokvCodec);
+const onRespData = serverSide(respCodec);
 
 const bench = new Bench({ time: 1000, warmup: true });
 bench
@@ -95,13 +122,16 @@ bench
   })
   .add(`server: decode + lookup + encode 64 KB (~${framesPerChunk} GETs)`, () => {
     onData(nextChunk());
+  })
+  .add(`server, RESP: decode + lookup + encode 64 KB (~${respChunks.perChunk} GETs)`, () => {
+    onRespData(nextRespChunk());
   });
 
 await bench.run();
 
 const perCall: Record<string, number> = {
   [bench.tasks[0].name]: BATCH, [bench.tasks[1].name]: BATCH, [bench.tasks[2].name]: BATCH,
-  [bench.tasks[3].name]: framesPerChunk, [bench.tasks[4].name]: framesPerChunk,
+  [bench.tasks[3].name]: framesPerChunk, [bench.tasks[4].name]: framesPerChunk, [bench.tasks[5].name]: respChunks.perChunk,
 };
 const rows = bench.tasks.map((task) => {
   const result = task.result as unknown as { throughput?: { mean: number }; hz?: number; latency?: { mean: number } };
@@ -110,4 +140,4 @@ const rows = bench.tasks.map((task) => {
   return { benchmark: task.name, 'ops/s': Math.round(ops).toLocaleString('en-US'), 'ns/op': (1e9 / ops).toFixed(1) };
 });
 console.table(rows);
-console.log(`(${OP_GET === 1 ? 'rokv protocol v1' : ''}; checksum of results ${sink & 1})`);
+console.log(`(checksum of results ${sink & 1})`);

@@ -6,7 +6,7 @@ import seedrandom from 'seedrandom';
 import { ClusterClient } from '../cluster/cluster-client.ts';
 import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
-import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
+import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import type { LoadOptions } from './load.ts';
 import type { WorkerResult } from './load-types.ts';
 import { Tally, makeMissKeys, show } from './tally.ts';

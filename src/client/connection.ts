@@ -6,9 +6,9 @@ import net from 'node:net';
 import {
   DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_RESPONSE_PAYLOAD, OP_GET, OP_INFO, OP_PING,
   STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK,
-} from '../protocol/constants.ts';
-import { FrameDecoder, type FrameHandler } from '../protocol/decoder.ts';
-import { encodeFrame } from '../protocol/frames.ts';
+} from '../protocol/rokv/constants.ts';
+import { FrameDecoder, type FrameHandler } from '../protocol/rokv/decoder.ts';
+import { encodeFrame } from '../protocol/rokv/frames.ts';
 
 export interface ConnectOptions {
   host?: string;

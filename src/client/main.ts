@@ -7,7 +7,7 @@ import { parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { parseServers } from '../cluster/cluster-client.ts';
 import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
-import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
 

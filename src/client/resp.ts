@@ -1,8 +1,8 @@
 // RESP (the Redis protocol) for the load generator: GET as an array of bulk strings,
 // replies decoded into the same (status, payload) calls as rokv frames.
 
-import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
-import type { FrameHandler } from '../protocol/decoder.ts';
+import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
+import type { FrameHandler } from '../protocol/rokv/decoder.ts';
 import type { ResponseDecoder, Wire } from './wire.ts';
 
 const CR = 0x0d;

@@ -4,7 +4,7 @@
 
 import * as hdr from 'hdr-histogram-js';
 import type { DataFile } from '../format/data-file.ts';
-import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/constants.ts';
+import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import { HISTOGRAM_OPTIONS, type WorkerResult } from './load-types.ts';
 
 const MAX_EXAMPLES = 5;

@@ -2,9 +2,9 @@
 // into (status, payload) for one protocol. rokv is ours; RESP lets the same client
 // drive Redis for side-by-side benchmarks.
 
-import { FRAME_HEADER_SIZE, MAX_RESPONSE_PAYLOAD, OP_GET } from '../protocol/constants.ts';
-import { FrameDecoder, type FrameHandler } from '../protocol/decoder.ts';
-import { writeFrameHeader } from '../protocol/frames.ts';
+import { FRAME_HEADER_SIZE, MAX_RESPONSE_PAYLOAD, OP_GET } from '../protocol/rokv/constants.ts';
+import { FrameDecoder, type FrameHandler } from '../protocol/rokv/decoder.ts';
+import { writeFrameHeader } from '../protocol/rokv/frames.ts';
 
 export interface ResponseDecoder {
   push(chunk: Buffer): void;

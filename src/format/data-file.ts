@@ -35,7 +35,8 @@ export class DataFile {
   /** Where the bytes came from, for messages. */
   readonly source: string;
   private readonly slots: Uint32Array;
-  private readonly slotCount: number;
+  /** Index slots; a slot holds one record or none (SCAN walks them). */
+  readonly slotCount: number;
   private readonly maxDisplacement: number;
   private readonly seed: number;
 
@@ -91,6 +92,13 @@ export class DataFile {
       if (++pos === slotCount) pos = 0;
     }
     return -1;
+  }
+
+  /** Offset of the record in index slot `slot`, or -1 when the slot is empty. */
+  recordAtSlot(slot: number): number {
+    const low = this.slots[slot * WORDS_PER_SLOT];
+    const high = this.slots[slot * WORDS_PER_SLOT + 1];
+    return (low | high) === 0 ? -1 : decodeSlotOffset(low, high);
   }
 
   keyLength(record: number): number {

@@ -1,4 +1,4 @@
-// The batch buffer responses (or requests) are encoded into: one slab shared by every
+// The batch buffer replies (or requests) are encoded into: one slab shared by every
 // connection of a thread, flushed with one socket write per batch. A region handed
 // to a socket that has not sent it yet is never written again.
 
@@ -39,5 +39,10 @@ export class Output {
     if (socket.writableLength > 0) this.held = true; // the socket keeps a view of the region
     if (this.held) this.start = this.pos;
     else this.start = this.pos = 0; // written through to the kernel: reuse from the top
+  }
+
+  /** Drops the batch not yet handed over (its connection was closed meanwhile). */
+  discard(): void {
+    this.pos = this.start;
   }
 }

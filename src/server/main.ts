@@ -8,9 +8,10 @@ import { parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { readClusterMap, shardOf } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { loadDataFile } from '../format/load.ts';
-import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.ts';
-import { RokvServer, type ServerOptions } from './server.ts';
-import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from './stats.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
+import { Service, type ServiceOptions } from '../service/service.ts';
+import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
+import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import type { WorkerSetup } from './worker.ts';
 
 const STATS_INTERVAL_MS = 10_000;
@@ -18,58 +19,66 @@ const MB = 1e6;
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js';
 
 interface Serving {
-  port: number;
+  /** Bound ports in endpoint order (binary, then RESP). */
+  ports: number[];
   stats: Stats;
   close(): Promise<void>;
 }
 
-function listenError(host: string, port: number, code: string | undefined, message: string): InputError {
+function listenError(host: string, ports: number[], code: string | undefined, message: string): InputError {
   const reason = code === 'EADDRINUSE' ? 'address in use' : code === 'EACCES' ? 'permission denied' : message;
-  return new InputError(`cannot listen on ${host}:${port}: ${reason}`);
+  return new InputError(`cannot listen on ${host}:${ports.join(' and ')}: ${reason}`);
 }
 
-async function serveHere(server: RokvServer, options: ServerOptions): Promise<Serving> {
+function askedPorts(settings: ServeSettings): number[] {
+  return endpoints(settings).map((e) => e.port);
+}
+
+async function serveHere(service: Service, settings: ServeSettings): Promise<Serving> {
+  const server = transportFor(service, settings, 0);
   try {
-    const address = await server.listen();
-    return { port: address.port, stats: server.stats, close: () => server.close() };
+    const ports = await server.listen();
+    return { ports, stats: service.stats, close: () => server.close() };
   } catch (error) {
-    throw listenError(options.host, options.port, (error as NodeJS.ErrnoException).code, (error as Error).message);
+    throw listenError(settings.host, askedPorts(settings), (error as NodeJS.ErrnoException).code, (error as Error).message);
   }
 }
 
-/** Starts one worker per loop; the first binds (maybe port 0), the rest join its port. */
-async function serveOnWorkers(bytes: SharedArrayBuffer, file: string, options: ServerOptions, loops: number): Promise<Serving> {
-  const statsBuffer = Stats.sharedBuffer(loops);
+/** Starts one worker per loop; the first binds (maybe port 0), the rest join its ports. */
+async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, settings: ServeSettings): Promise<Serving> {
+  const statsBuffer = Stats.sharedBuffer(settings.loops);
   const workers: Worker[] = [];
-  let port = options.port;
-  for (let loop = 0; loop < loops; loop++) {
-    const setup: WorkerSetup = { bytes, file, stats: statsBuffer, loop, options: { ...options, port } };
+  let bound = settings;
+  for (let loop = 0; loop < settings.loops; loop++) {
+    const setup: WorkerSetup = { bytes, stats: statsBuffer, loop, settings: bound, service: serviceOptions };
     const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: setup });
     workers.push(worker);
-    port = await new Promise<number>((resolve, reject) => {
-      worker.once('message', (m: { type: string; port?: number; code?: string; message?: string }) => {
-        if (m.type === 'listening') resolve(m.port as number);
-        else reject(listenError(options.host, port, m.code, m.message ?? ''));
+    const ports = await new Promise<number[]>((resolve, reject) => {
+      worker.once('message', (m: { type: string; ports?: number[]; code?: string; message?: string }) => {
+        if (m.type === 'listening') resolve(m.ports as number[]);
+        else reject(listenError(settings.host, askedPorts(bound), m.code, m.message ?? ''));
       });
       worker.once('error', reject);
     }).catch(async (error) => {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     });
+    bound = { ...bound, port: ports[0], respPort: bound.respPort === null ? null : ports[1] };
   }
   const close = () => Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
     worker.once('exit', () => resolve());
     worker.postMessage('close');
   }))).then(() => undefined);
-  return { port, stats: new Stats(statsBuffer), close };
+  return { ports: askedPorts(bound), stats: new Stats(statsBuffer), close };
 }
 
 const program = new Command('server')
-  .description('Serve GETs from a packed rokv data file over TCP (protocol: shared/protocol.md).')
+  .description('Serve GETs from a packed rokv data file over TCP: rokv\'s binary protocol (shared/protocol.md) and, with --resp-port, the Redis protocol (docs/RESP.md).')
   .argument('<file>', 'the packed data file')
   .option('--host <host>', 'address to listen on', DEFAULT_HOST)
-  .option('-p, --port <port>', 'TCP port (0 = any free port)', parseIntIn(0, 65_535), DEFAULT_PORT)
-  .option('--max-connections <n>', 'connections beyond this get BUSY, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), 0)
+  .option('-p, --port <port>', 'TCP port of the binary protocol (0 = any free port)', parseIntIn(0, 65_535), DEFAULT_PORT)
+  .option('--resp-port <port>', 'also serve the Redis protocol (RESP2/RESP3, read-only) on this port (0 = any free port)', parseIntIn(0, 65_535))
+  .option('--max-connections <n>', 'connections beyond this, over both ports, are refused, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), 0)
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map: check it, and report shard and map id in INFO')
@@ -81,29 +90,31 @@ program.action((file: string, opts) => runMain('server', async () => {
   const started = performance.now();
   const data = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
-  const extraInfo: Record<string, unknown> = { workers: opts.workers };
+  const extraInfo: Record<string, unknown> = {};
   if (opts.cluster) {
     const map = readClusterMap(opts.cluster);
     const shard = shardOf(map, opts.cluster, file, data);
     Object.assign(extraInfo, { cluster: map.id, shard: shard.id, shards: map.shards.length });
   }
   const loadSeconds = (performance.now() - started) / 1000;
-  const options: ServerOptions = {
+  const settings: ServeSettings = {
     host: opts.host,
     port: opts.port,
-    file,
+    respPort: opts.respPort ?? null,
     maxConnections: opts.maxConnections,
     idleTimeoutMs: opts.idleTimeout * 1000,
-    extraInfo,
+    loops: opts.workers,
   };
+  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, workers: opts.workers, extraInfo };
   const serving = opts.workers > 1
-    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, file, options, opts.workers)
-    : await serveHere(new RokvServer(data, options), options);
+    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings)
+    : await serveHere(new Service(data, serviceOptions), settings);
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
+  const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
   const shard = opts.cluster ? `, shard ${extraInfo.shard} of cluster ${extraInfo.cluster}` : '';
   process.stdout.write(
-    `rokv listening on ${host}:${serving.port}: ${data.recordCount.toLocaleString('en-US')} records, ` +
+    `rokv listening on ${host}:${serving.ports[0]}${resp}: ${data.recordCount.toLocaleString('en-US')} records, ` +
     `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );

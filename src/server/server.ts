@@ -1,31 +1,32 @@
-// The rokv server: a node:net listener on one event loop serving one loaded data file;
-// owns the connections, the connection limit, idle and stall timeouts, INFO, and
-// graceful shutdown.
+// The transport of one event loop: node:net listeners (one per protocol port) feeding
+// Connections, one connection limit across all of them, idle and stall timeouts, and
+// graceful shutdown. It carries bytes for codecs and knows no protocol itself.
 
 import net, { type AddressInfo } from 'node:net';
-import type { DataFile } from '../format/data-file.ts';
-import { ERR_BUSY, PROTOCOL_VERSION } from '../protocol/constants.ts';
-import { encodeError } from '../protocol/frames.ts';
-import { Connection } from './connection.ts';
-import { LoopLag } from './loop-lag.ts';
+import type { Codec } from '../protocol/codec.ts';
 import { Output } from '../protocol/output.ts';
-import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, REJECTED, REQUESTS, Stats } from './stats.ts';
+import type { Service } from '../service/service.ts';
+import { ACCEPTED, OPEN, REJECTED } from '../service/stats.ts';
+import { Connection, closeGently } from './connection.ts';
 
-export interface ServerOptions {
-  host: string;
+export interface Endpoint {
   port: number;
-  /** The data file's path as given, for INFO. */
-  file: string;
-  /** Further connections get BUSY; 0 = no limit. */
+  codec: Codec;
+}
+
+export interface TransportOptions {
+  host: string;
+  /** One listener per protocol, all on `host`. */
+  endpoints: Endpoint[];
+  /** Connections beyond this, over all endpoints, are refused; 0 = no limit. */
   maxConnections?: number;
   /** Close connections idle (or not draining) this long; 0 = never. */
   idleTimeoutMs?: number;
-  /** Extra INFO fields (e.g. a shard id). */
-  extraInfo?: Record<string, unknown>;
-  /** Share the port with other event loops (worker threads) of this process. */
+  /** Share the ports with other event loops (worker threads) of this process. */
   reusePort?: boolean;
-  /** Counters shared by all event loops, and this loop's row in them. */
-  stats?: Stats;
+  /** This loop's index and the number of loops: connection ids stay unique across loops. */
+  loop?: number;
+  loops?: number;
 }
 
 /** How many sweeps make up one idle timeout: the timeout is enforced within 1/SWEEPS of it. */
@@ -34,73 +35,54 @@ const SWEEPS_PER_TIMEOUT = 4;
 export const SHUTDOWN_GRACE_MS = 1500;
 
 export class RokvServer {
-  readonly data: DataFile;
-  readonly stats: Stats;
-  readonly output = new Output();
+  readonly service: Service;
   readonly connections = new Set<Connection>();
-  private readonly options: ServerOptions;
-  private readonly listener: net.Server;
+  private readonly output = new Output();
+  private readonly options: TransportOptions;
+  private readonly listeners: net.Server[];
   private sweeper: NodeJS.Timeout | null = null;
-  private servingSince = 0;
   private closing: Promise<void> | null = null;
-  private readonly loopLag = new LoopLag();
+  private nextId: number;
 
-  constructor(data: DataFile, options: ServerOptions) {
-    this.data = data;
+  constructor(service: Service, options: TransportOptions) {
+    this.service = service;
     this.options = options;
-    this.stats = options.stats ?? new Stats();
-    this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.nextId = (options.loop ?? 0) + 1;
+    this.listeners = options.endpoints.map(({ codec }) =>
+      net.createServer({ noDelay: true }, (socket) => this.accept(socket, codec)));
   }
 
-  /** Starts listening; rejects with the system error (e.g. EADDRINUSE). */
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen({ host: this.options.host, port: this.options.port, reusePort: this.options.reusePort }, () => {
-        this.listener.off('error', reject);
-        this.servingSince = performance.now();
-        this.loopLag.start();
-        const timeout = this.options.idleTimeoutMs ?? 0;
-        if (timeout > 0) {
-          this.sweeper = setInterval(() => this.sweep(), timeout / SWEEPS_PER_TIMEOUT);
-          this.sweeper.unref();
-        }
-        resolve(this.listener.address() as AddressInfo);
-      });
-    });
-  }
-
-  info(): Record<string, unknown> {
-    return {
-      protocol: PROTOCOL_VERSION,
-      keys: this.data.recordCount,
-      data_bytes: this.data.bytes.length,
-      file: this.options.file,
-      uptime_s: (performance.now() - this.servingSince) / 1000,
-      connections: this.stats.total(OPEN),
-      requests: this.stats.total(REQUESTS),
-      hits: this.stats.total(HITS),
-      misses: this.stats.total(MISSES),
-      errors: this.stats.total(ERRORS),
-      connections_accepted: this.stats.total(ACCEPTED),
-      connections_rejected: this.stats.total(REJECTED),
-      rss_bytes: process.memoryUsage.rss(),
-      loop_lag_ms: this.loopLag.last,
-      pid: process.pid,
-      ...this.options.extraInfo,
-    };
-  }
-
-  forget(connection: Connection): void {
-    if (this.connections.delete(connection)) this.stats.mine[OPEN]--;
+  /** Starts every listener; resolves with their ports in endpoint order, rejects with the system error. */
+  async listen(): Promise<number[]> {
+    const ports: number[] = [];
+    for (let i = 0; i < this.listeners.length; i++) {
+      const listener = this.listeners[i];
+      ports.push(await new Promise<number>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen({ host: this.options.host, port: this.options.endpoints[i].port, reusePort: this.options.reusePort }, () => {
+          listener.off('error', reject);
+          resolve((listener.address() as AddressInfo).port);
+        });
+      }).catch((error) => {
+        for (const other of this.listeners) if (other.listening) other.close();
+        throw error;
+      }));
+    }
+    this.service.start();
+    const timeout = this.options.idleTimeoutMs ?? 0;
+    if (timeout > 0) {
+      this.sweeper = setInterval(() => this.sweep(), timeout / SWEEPS_PER_TIMEOUT);
+      this.sweeper.unref();
+    }
+    return ports;
   }
 
   /** Stops accepting, lets each connection finish what it received, then closes it. */
   close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       if (this.sweeper) clearInterval(this.sweeper);
-      this.loopLag.stop();
-      this.listener.close();
+      this.service.stop();
+      for (const listener of this.listeners) listener.close();
       for (const connection of this.connections) connection.shutdown();
       const force = setTimeout(() => {
         for (const connection of this.connections) connection.socket.destroy();
@@ -115,29 +97,40 @@ export class RokvServer {
     return this.closing;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, codec: Codec): void {
+    const counts = this.service.counts;
     const limit = this.options.maxConnections ?? 0;
     if (this.closing || (limit > 0 && this.connections.size >= limit)) {
-      this.stats.mine[REJECTED]++;
-      socket.on('error', () => socket.destroy());
-      socket.end(encodeError(ERR_BUSY, this.closing ? 'server is shutting down' : `server is at its limit of ${limit} connections`));
+      counts[REJECTED]++;
+      closeGently(socket, codec.refusal(this.closing ? 'shutdown' : 'limit', limit));
       return;
     }
-    this.stats.mine[ACCEPTED]++;
-    this.stats.mine[OPEN]++;
-    this.connections.add(new Connection(this, socket));
+    counts[ACCEPTED]++;
+    counts[OPEN]++;
+    const id = this.nextId;
+    this.nextId += this.options.loops ?? 1;
+    this.connections.add(new Connection(socket, this.output, codec, this.service, id, (c) => this.forget(c)));
   }
 
-  /** Closes connections idle, or not draining their output, for a whole timeout. */
+  private forget(connection: Connection): void {
+    if (this.connections.delete(connection)) this.service.counts[OPEN]--;
+  }
+
+  /**
+   * Closes connections that answered no request for a whole timeout (with nothing
+   * left to send), or whose client took none of the unsent replies for that long.
+   */
   private sweep(): void {
     for (const connection of this.connections) {
       const socket = connection.socket;
-      connection.idleSweeps = connection.active ? 0 : connection.idleSweeps + 1;
-      connection.active = false;
-      const stalled = socket.writableLength > 0 && socket.bytesWritten === connection.lastBytesWritten;
-      connection.stalledSweeps = stalled ? connection.stalledSweeps + 1 : 0;
-      connection.lastBytesWritten = socket.bytesWritten;
-      if (connection.idleSweeps >= SWEEPS_PER_TIMEOUT && socket.writableLength === 0) socket.destroy();
+      const answered = connection.session.answered;
+      connection.idleSweeps = answered === connection.answeredAtSweep ? connection.idleSweeps + 1 : 0;
+      connection.answeredAtSweep = answered;
+      const unsent = connection.unsent;
+      const sent = socket.bytesWritten - unsent;
+      connection.stalledSweeps = unsent > 0 && sent === connection.sentAtSweep ? connection.stalledSweeps + 1 : 0;
+      connection.sentAtSweep = sent;
+      if (connection.idleSweeps >= SWEEPS_PER_TIMEOUT && unsent === 0) socket.destroy();
       else if (connection.stalledSweeps >= SWEEPS_PER_TIMEOUT) socket.destroy();
     }
   }

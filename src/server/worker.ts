@@ -1,25 +1,27 @@
 // A worker thread of `bin/server --workers N`: one more event loop serving the same
-// data (a view of the main thread's SharedArrayBuffer, not a copy) on the same port.
+// data (a view of the main thread's SharedArrayBuffer, not a copy) on the same ports.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataFile } from '../format/data-file.ts';
-import { RokvServer, type ServerOptions } from './server.ts';
-import { Stats } from './stats.ts';
+import { Service, type ServiceOptions } from '../service/service.ts';
+import { Stats } from '../service/stats.ts';
+import { type ServeSettings, transportFor } from './settings.ts';
 
 export interface WorkerSetup {
   bytes: SharedArrayBuffer;
-  file: string;
   stats: SharedArrayBuffer;
   loop: number;
-  options: Omit<ServerOptions, 'stats'>;
+  settings: ServeSettings;
+  service: Omit<ServiceOptions, 'stats'>;
 }
 
 const setup = workerData as WorkerSetup;
-const data = new DataFile(Buffer.from(setup.bytes), setup.file, { trusted: true });
-const server = new RokvServer(data, { ...setup.options, stats: new Stats(setup.stats, setup.loop), reusePort: true });
+const data = new DataFile(Buffer.from(setup.bytes), setup.service.file, { trusted: true });
+const service = new Service(data, { ...setup.service, stats: new Stats(setup.stats, setup.loop) });
+const server = transportFor(service, setup.settings, setup.loop);
 try {
-  const address = await server.listen();
-  parentPort?.postMessage({ type: 'listening', port: address.port });
+  const ports = await server.listen();
+  parentPort?.postMessage({ type: 'listening', ports });
 } catch (error) {
   parentPort?.postMessage({ type: 'failed', code: (error as NodeJS.ErrnoException).code, message: (error as Error).message });
 }

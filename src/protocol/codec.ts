@@ -1,0 +1,46 @@
+// The one swap point between the transport and a wire protocol. The transport
+// (src/server/) owns sockets and knows no protocol; a Codec opens a Session per
+// connection, which decodes requests, asks the service, and encodes replies into
+// the connection's Link. rokv's binary protocol and RESP are the two codecs.
+
+import type { Output } from './output.ts';
+import type { Service } from '../service/service.ts';
+
+/** What a session may do to its connection. Implemented by the transport. */
+export interface Link {
+  /** The thread's batch buffer: write replies at out.pos, after reserve(). */
+  readonly out: Output;
+  /** Unique id of the connection within the process (CLIENT ID). */
+  readonly id: number;
+  /** "host:port" of the peer, and of our end (CLIENT INFO). */
+  readonly peer: string;
+  readonly local: string;
+  /** Room for n contiguous bytes at out.pos (may flush the batch to this socket first). */
+  reserve(n: number): Buffer;
+  /** Sends a view of long-lived bytes (a large value) after what is batched, without copying. */
+  sendView(view: Buffer): void;
+  /** False once unsent replies reach the backpressure limit: the session should pause. */
+  hasRoom(): boolean;
+  /** Sends what is batched, then closes; further input is discarded (protocol error, QUIT). */
+  closeAfterReply(): void;
+}
+
+/** One connection's protocol state. */
+export interface Session {
+  /** Decodes and answers every whole request in chunk; keeps an unfinished one. */
+  push(chunk: Buffer): void;
+  /** True when the session stopped decoding because the link had no room. */
+  readonly paused: boolean;
+  /** Continues decoding held input after a pause. */
+  resume(): void;
+  /** Requests answered so far (the transport's idle timeout watches it). */
+  readonly answered: number;
+}
+
+export interface Codec {
+  /** 'rokv' or 'resp': names the protocol in logs and INFO. */
+  readonly name: string;
+  open(link: Link, service: Service): Session;
+  /** The bytes that refuse a connection (at the connection limit, or shutting down), sent before closing. */
+  refusal(reason: 'limit' | 'shutdown', limit: number): Buffer;
+}

@@ -1,0 +1,210 @@
+// What the RESP front says about the server and itself: INFO's sections, CLIENT
+// INFO's line, COMMAND and COMMAND DOCS from the command table, CONFIG GET. Built
+// from the service's facts, so both fronts report the same numbers.
+
+import os from 'node:os';
+import { COMMANDS, type CommandSpec } from './commands.ts';
+import type { ArgList } from './decoder.ts';
+import { MAX_BULK_LENGTH } from './decoder.ts';
+import { globMatch } from './glob.ts';
+import type { RespSession } from './session.ts';
+
+/** The Redis version rokv answers as (HELLO, INFO redis_version): the commands it serves behave as in this one. */
+export const REDIS_COMPATIBLE_VERSION = '7.2.0';
+
+const RUN_ID = Array.from({ length: 40 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+
+/** INFO's sections in order; those marked default are what a bare INFO prints. */
+const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => string[] }[] = [
+  {
+    name: 'server', isDefault: true, lines: (s) => {
+      const f = s.service.facts();
+      return [
+        `redis_version:${REDIS_COMPATIBLE_VERSION}`, `rokv_version:${f.version}`, 'redis_mode:standalone',
+        `os:${os.type()} ${os.release()} ${os.arch()}`, `arch_bits:${process.arch.includes('64') ? 64 : 32}`,
+        `process_id:${f.pid}`, `run_id:${RUN_ID}`, `tcp_port:${s.link.local.slice(s.link.local.lastIndexOf(':') + 1)}`,
+        `uptime_in_seconds:${Math.floor(f.uptimeSeconds)}`, `uptime_in_days:${Math.floor(f.uptimeSeconds / 86_400)}`,
+        `event_loops:${f.workers}`, `node_version:${process.version}`,
+      ];
+    },
+  },
+  {
+    name: 'clients', isDefault: true, lines: (s) => {
+      const f = s.service.facts();
+      return [`connected_clients:${f.connections}`, `maxclients:${f.maxConnections}`, 'blocked_clients:0', 'tracking_clients:0'];
+    },
+  },
+  {
+    name: 'memory', isDefault: true, lines: (s) => {
+      const f = s.service.facts();
+      return [
+        `used_memory:${f.rssBytes}`, `used_memory_human:${(f.rssBytes / 2 ** 20).toFixed(2)}M`,
+        `used_memory_rss:${f.rssBytes}`, `used_memory_dataset:${f.dataBytes}`,
+        'maxmemory:0', 'maxmemory_policy:noeviction', 'mem_allocator:node',
+      ];
+    },
+  },
+  {
+    name: 'persistence', isDefault: true, lines: () => [
+      'loading:0', 'async_loading:0', 'rdb_changes_since_last_save:0', 'rdb_bgsave_in_progress:0',
+      'rdb_last_bgsave_status:ok', 'aof_enabled:0', 'aof_rewrite_in_progress:0',
+    ],
+  },
+  {
+    name: 'stats', isDefault: true, lines: (s) => {
+      const f = s.service.facts();
+      return [
+        `total_connections_received:${f.accepted}`, `total_commands_processed:${f.requests}`,
+        `rejected_connections:${f.rejected}`, `keyspace_hits:${f.hits}`, `keyspace_misses:${f.misses}`,
+        `total_error_replies:${f.errors}`, 'expired_keys:0', 'evicted_keys:0',
+      ];
+    },
+  },
+  { name: 'replication', isDefault: true, lines: () => ['role:master', 'connected_slaves:0', 'master_repl_offset:0'] },
+  {
+    name: 'cpu', isDefault: true, lines: () => {
+      const usage = process.cpuUsage();
+      return [`used_cpu_sys:${(usage.system / 1e6).toFixed(6)}`, `used_cpu_user:${(usage.user / 1e6).toFixed(6)}`];
+    },
+  },
+  { name: 'cluster', isDefault: true, lines: () => ['cluster_enabled:0'] },
+  {
+    name: 'keyspace', isDefault: true, lines: (s) => {
+      const keys = s.service.data.recordCount;
+      return keys > 0 ? [`db0:keys=${keys},expires=0,avg_ttl=0`] : [];
+    },
+  },
+  {
+    name: 'rokv', isDefault: true, lines: (s) => {
+      const f = s.service.facts();
+      const extra = Object.entries(f.extra).map(([key, value]) => `${key}:${value}`);
+      return [
+        `data_file:${f.file}`, `data_bytes:${f.dataBytes}`, `keys:${f.keys}`,
+        `loop_lag_mean_ms:${f.loopLagMs.mean.toFixed(3)}`, `loop_lag_max_ms:${f.loopLagMs.max.toFixed(3)}`, ...extra,
+      ];
+    },
+  },
+];
+
+/** INFO [section ...]: `# Name` blocks of field:value lines, CRLF-separated, as Redis prints them. */
+export function infoText(s: RespSession, a: ArgList): string {
+  const asked = new Set<string>();
+  for (let i = 1; i < a.count; i++) asked.add(a.lower(i));
+  const everything = asked.has('all') || asked.has('everything');
+  const defaults = asked.size === 0 || asked.has('default');
+  const blocks: string[] = [];
+  for (const section of SECTIONS) {
+    if (!everything && !asked.has(section.name) && !(defaults && section.isDefault)) continue;
+    const title = section.name[0].toUpperCase() + section.name.slice(1);
+    blocks.push([`# ${title}`, ...section.lines(s)].join('\r\n'));
+  }
+  return blocks.length > 0 ? `${blocks.join('\r\n\r\n')}\r\n` : '';
+}
+
+/** CLIENT INFO: one line of key=value pairs in Redis's order. */
+export function clientInfoLine(s: RespSession): string {
+  const age = Math.floor((Date.now() - s.createdAt) / 1000);
+  return `id=${s.link.id} addr=${s.link.peer} laddr=${s.link.local} fd=-1 name=${s.name} age=${age} idle=0 flags=N db=0 ` +
+    `sub=0 psub=0 ssub=0 multi=${s.inMulti ? 0 : -1} watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+    `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=${s.w.proto} ` +
+    `lib-name=${s.libName} lib-ver=${s.libVersion}\n`;
+}
+
+function aclCategories(c: CommandSpec): string[] {
+  const categories = [c.flags.includes('write') ? '@write' : c.flags.includes('readonly') ? '@read' : '@connection'];
+  if (c.group !== 'connection' && c.group !== 'transactions') categories.push(`@${c.group === 'generic' ? 'keyspace' : c.group}`);
+  categories.push(c.flags.includes('fast') ? '@fast' : '@slow');
+  return categories;
+}
+
+/** One COMMAND entry: name, arity, flags, first/last key, step, ACL categories, tips, key specs, subcommands. */
+function writeCommandEntry(s: RespSession, c: CommandSpec): void {
+  const w = s.w;
+  w.array(10);
+  w.bulkText(c.name);
+  w.integer(c.arity);
+  w.set(c.flags.length);
+  for (const flag of c.flags) w.simple(flag);
+  w.integer(c.firstKey);
+  w.integer(c.lastKey);
+  w.integer(c.step);
+  const categories = aclCategories(c);
+  w.set(categories.length);
+  for (const category of categories) w.simple(category);
+  w.array(0);
+  w.array(0);
+  const subs = [...(c.subcommands?.values() ?? [])];
+  w.array(subs.length);
+  for (const sub of subs) writeCommandEntry(s, sub);
+}
+
+/** COMMAND (a = null: every command) or COMMAND INFO name...: unknown names give null. */
+export function commandInfo(s: RespSession, a: ArgList | null): void {
+  if (a === null || a.count === 2) {
+    s.w.array(COMMANDS.size);
+    for (const c of COMMANDS.values()) writeCommandEntry(s, c);
+    return;
+  }
+  s.w.array(a.count - 2);
+  for (let i = 2; i < a.count; i++) {
+    const c = COMMANDS.get(a.lower(i));
+    if (c) writeCommandEntry(s, c);
+    else s.w.nil();
+  }
+}
+
+function writeDocs(s: RespSession, c: CommandSpec): void {
+  const w = s.w;
+  const subs = [...(c.subcommands?.values() ?? [])];
+  w.map(subs.length > 0 ? 5 : 4);
+  w.bulkText('summary');
+  w.bulkText(c.summary);
+  w.bulkText('since');
+  w.bulkText(c.since);
+  w.bulkText('group');
+  w.bulkText(c.group);
+  w.bulkText('complexity');
+  w.bulkText(c.flags.includes('fast') ? 'O(1)' : 'O(N)');
+  if (subs.length > 0) {
+    w.bulkText('subcommands');
+    w.map(subs.length);
+    for (const sub of subs) {
+      w.bulkText(sub.name);
+      writeDocs(s, sub);
+    }
+  }
+}
+
+/** COMMAND DOCS [name ...]: a map of name to its docs; unknown names are left out, as in Redis. */
+export function commandDocs(s: RespSession, a: ArgList): void {
+  const chosen: CommandSpec[] = [];
+  if (a.count === 2) chosen.push(...COMMANDS.values());
+  for (let i = 2; i < a.count; i++) {
+    const c = COMMANDS.get(a.lower(i));
+    if (c) chosen.push(c);
+  }
+  s.w.map(chosen.length);
+  for (const c of chosen) {
+    s.w.bulkText(c.name);
+    writeDocs(s, c);
+  }
+}
+
+/** CONFIG GET pattern [pattern ...]: the parameters clients and tools ask about. */
+export function configGet(s: RespSession, a: ArgList): void {
+  const f = s.service.facts();
+  const parameters: [string, string][] = [
+    ['save', ''], ['appendonly', 'no'], ['databases', '1'], ['maxclients', String(f.maxConnections)],
+    ['maxmemory', '0'], ['maxmemory-policy', 'noeviction'], ['proto-max-bulk-len', String(MAX_BULK_LENGTH)],
+    ['cluster-enabled', 'no'], ['replica-read-only', 'yes'], ['slave-read-only', 'yes'],
+  ];
+  const matched = parameters.filter(([name]) => {
+    for (let i = 2; i < a.count; i++) if (globMatch(Buffer.from(a.lower(i), 'latin1'), Buffer.from(name, 'latin1'))) return true;
+    return false;
+  });
+  s.w.map(matched.length);
+  for (const [name, value] of matched) {
+    s.w.bulkText(name);
+    s.w.bulkText(value);
+  }
+}

@@ -1,0 +1,189 @@
+// The RESP front (the Redis protocol, RESP2 and RESP3) as a codec: one session per
+// connection holds its state (protocol version, name, MULTI queue), answers GET on a
+// fast path with no allocation, and dispatches every other command through the
+// command table in the order Redis checks: known, arity, read-only.
+
+import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
+import type { Service } from '../../service/service.ts';
+import { ERRORS, REQUESTS } from '../../service/stats.ts';
+import type { Codec, Link, Session } from '../codec.ts';
+import { COMMANDS, type CommandSpec } from './commands.ts';
+import { ArgList, type CommandHandler, MAX_REQUEST_BYTES, RespDecoder } from './decoder.ts';
+import { RespWriter } from './writer.ts';
+
+/** Most commands one MULTI may queue. */
+const MAX_QUEUED = 10_000;
+
+/** Whether argument 0 is "get" in any case. */
+function isGet(a: ArgList): boolean {
+  const s = a.starts[0];
+  const b = a.buf;
+  return a.ends[0] - s === 3 && (b[s] | 0x20) === 0x67 && (b[s + 1] | 0x20) === 0x65 && (b[s + 2] | 0x20) === 0x74;
+}
+
+/** Redis's text for an unknown command: its name, then the first args up to 128 characters. */
+function unknownCommand(a: ArgList): string {
+  let args = '';
+  for (let i = 1; i < a.count && args.length < 128; i++) args += `'${a.text(i).slice(0, 128 - args.length)}' `;
+  return `ERR unknown command '${a.text(0).slice(0, 128)}', with args beginning with: ${args}`;
+}
+
+export class RespSession implements Session, CommandHandler {
+  readonly link: Link;
+  readonly service: Service;
+  readonly w: RespWriter;
+  answered = 0;
+  /** CLIENT SETNAME / HELLO SETNAME; CLIENT SETINFO. */
+  name = '';
+  libName = '';
+  libVersion = '';
+  readonly createdAt = Date.now();
+  /** MULTI's queue, or null outside a transaction. */
+  private queue: ArgList[] | null = null;
+  private queuedBytes = 0;
+  /** A command was refused while queueing: EXEC must abort. */
+  private queueBroken = false;
+  private readonly decoder: RespDecoder;
+
+  constructor(link: Link, service: Service) {
+    this.link = link;
+    this.service = service;
+    this.w = new RespWriter(link);
+    this.decoder = new RespDecoder(this);
+  }
+
+  get paused(): boolean {
+    return this.decoder.paused;
+  }
+
+  get inMulti(): boolean {
+    return this.queue !== null;
+  }
+
+  push(chunk: Buffer): void {
+    this.decoder.push(chunk);
+  }
+
+  resume(): void {
+    this.decoder.resume();
+  }
+
+  onCommand(a: ArgList): boolean {
+    this.answered++;
+    this.service.counts[REQUESTS]++;
+    if (this.queue === null && a.count === 2 && isGet(a)) this.get(a.buf, a.starts[1], a.ends[1]);
+    else this.dispatch(a);
+    return this.link.hasRoom();
+  }
+
+  onProtocolError(message: string): void {
+    this.service.counts[REQUESTS]++;
+    this.error(`ERR ${message}`);
+    this.link.closeAfterReply();
+  }
+
+  /** An error reply, counted. */
+  error(text: string): void {
+    this.service.counts[ERRORS]++;
+    this.w.error(text);
+  }
+
+  /** GET: the value as a bulk string, or null. */
+  get(bytes: Buffer, start: number, end: number): void {
+    const service = this.service;
+    const record = service.lookup(bytes, start, end);
+    if (record < 0) return this.w.nil();
+    const data = service.data;
+    const valueStart = record + RECORD_HEADER_SIZE + end - start;
+    this.w.bulk(data.bytes, valueStart, valueStart + data.valueLength(record));
+  }
+
+  /** Looks the command up, checks it as Redis does, then runs or queues it. */
+  private dispatch(a: ArgList): void {
+    let spec = COMMANDS.get(a.lower(0));
+    if (spec === undefined) return this.refuse(unknownCommand(a));
+    if (!arityFits(spec, a.count)) return this.refuse(`ERR wrong number of arguments for '${spec.name}' command`);
+    if (spec.subcommands && (a.count > 1 || spec.run === undefined)) {
+      const sub = spec.subcommands.get(`${spec.name}|${a.lower(1)}`);
+      if (sub === undefined) {
+        return this.refuse(`ERR unknown subcommand '${a.text(1).slice(0, 128)}'. Try ${spec.name.toUpperCase()} HELP.`);
+      }
+      spec = sub;
+      if (!arityFits(spec, a.count)) return this.refuse(`ERR wrong number of arguments for '${spec.name}' command`);
+    }
+    if (spec.run === undefined) return this.refuse('READONLY You can\'t write against a read only replica.');
+    if (this.queue !== null && !spec.flags.includes('no-multi') && !NOT_QUEUED.has(spec.name)) return this.enqueue(a);
+    spec.run(this, a);
+  }
+
+  /** Refuses a command; inside MULTI that also dooms the transaction, as in Redis. */
+  private refuse(text: string): void {
+    if (this.queue !== null) this.queueBroken = true;
+    this.error(text);
+  }
+
+  private enqueue(a: ArgList): void {
+    const queue = this.queue as ArgList[];
+    const size = a.ends[a.count - 1] - a.starts[0];
+    if (queue.length >= MAX_QUEUED || this.queuedBytes + size > MAX_REQUEST_BYTES) {
+      return this.refuse(`ERR a transaction may queue at most ${MAX_QUEUED} commands and ${MAX_REQUEST_BYTES} bytes`);
+    }
+    queue.push(a.clone());
+    this.queuedBytes += size;
+    this.w.simple('QUEUED');
+  }
+
+  multi(): void {
+    if (this.queue !== null) return this.error('ERR MULTI calls can not be nested');
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.queueBroken = false;
+    this.w.simple('OK');
+  }
+
+  exec(): void {
+    const queue = this.queue;
+    if (queue === null) return this.error('ERR EXEC without MULTI');
+    const broken = this.queueBroken;
+    this.endMulti();
+    if (broken) return this.error('EXECABORT Transaction discarded because of previous errors.');
+    this.w.array(queue.length);
+    for (const queued of queue) {
+      if (queued.count === 2 && isGet(queued)) this.get(queued.buf, queued.starts[1], queued.ends[1]);
+      else this.dispatch(queued);
+    }
+  }
+
+  discard(): void {
+    if (this.queue === null) return this.error('ERR DISCARD without MULTI');
+    this.endMulti();
+    this.w.simple('OK');
+  }
+
+  /** RESET: back to a new connection's state. */
+  reset(): void {
+    this.endMulti();
+    this.w.proto = 2;
+    this.name = this.libName = this.libVersion = '';
+    this.w.simple('RESET');
+  }
+
+  private endMulti(): void {
+    this.queue = null;
+    this.queuedBytes = 0;
+    this.queueBroken = false;
+  }
+}
+
+/** Commands MULTI runs at once instead of queueing (as Redis does). */
+const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+function arityFits(spec: CommandSpec, count: number): boolean {
+  return spec.arity >= 0 ? count === spec.arity : count >= -spec.arity;
+}
+
+export const respCodec: Codec = {
+  name: 'resp',
+  open: (link, service) => new RespSession(link, service),
+  refusal: (reason) => Buffer.from(reason === 'limit' ? '-ERR max number of clients reached\r\n' : '-ERR server is shutting down\r\n', 'latin1'),
+};

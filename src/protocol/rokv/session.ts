@@ -1,0 +1,126 @@
+// rokv's binary protocol (docs in ../shared/protocol.md) as a codec: decodes request
+// frames, asks the service, and encodes each reply into the link's batch buffer;
+// GET values are copied, large ones sent as views of the data Buffer.
+
+import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
+import type { Service } from '../../service/service.ts';
+import { ERRORS, REQUESTS } from '../../service/stats.ts';
+import type { Codec, Link, Session } from '../codec.ts';
+import {
+  ERR_BAD_REQUEST, ERR_BUSY, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
+  OP_GET, OP_INFO, OP_PING, PROTOCOL_VERSION, STATUS_NOT_FOUND, STATUS_OK,
+} from './constants.ts';
+import { FrameDecoder, type FrameHandler } from './decoder.ts';
+import { encodeError, encodeFrame, writeFrameHeader } from './frames.ts';
+
+/** Values at least this long are sent as views of the data Buffer, not copied. */
+const LARGE_VALUE = 64 * 1024;
+
+/** The binary INFO object: the fields of ../shared/protocol.md, then rokv's own. */
+export function infoObject(service: Service): Record<string, unknown> {
+  const f = service.facts();
+  return {
+    protocol: PROTOCOL_VERSION,
+    keys: f.keys,
+    data_bytes: f.dataBytes,
+    file: f.file,
+    uptime_s: f.uptimeSeconds,
+    connections: f.connections,
+    requests: f.requests,
+    hits: f.hits,
+    misses: f.misses,
+    errors: f.errors,
+    connections_accepted: f.accepted,
+    connections_rejected: f.rejected,
+    rss_bytes: f.rssBytes,
+    loop_lag_ms: f.loopLagMs,
+    pid: f.pid,
+    version: f.version,
+    workers: f.workers,
+    ...f.extra,
+  };
+}
+
+class RokvSession implements Session, FrameHandler {
+  private readonly link: Link;
+  private readonly service: Service;
+  private readonly decoder: FrameDecoder;
+  answered = 0;
+
+  constructor(link: Link, service: Service) {
+    this.link = link;
+    this.service = service;
+    this.decoder = new FrameDecoder(this, MAX_REQUEST_PAYLOAD);
+  }
+
+  get paused(): boolean {
+    return this.decoder.paused;
+  }
+
+  push(chunk: Buffer): void {
+    this.decoder.push(chunk);
+  }
+
+  resume(): void {
+    this.decoder.resume();
+  }
+
+  onFrame(op: number, bytes: Buffer, start: number, end: number): boolean {
+    const link = this.link;
+    const out = link.out;
+    const service = this.service;
+    service.counts[REQUESTS]++;
+    this.answered++;
+    if (op === OP_GET && end > start) {
+      const record = service.lookup(bytes, start, end);
+      if (record < 0) {
+        out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_NOT_FOUND, 0);
+      } else {
+        const data = service.data;
+        const length = data.valueLength(record);
+        const valueStart = record + RECORD_HEADER_SIZE + end - start;
+        if (length >= LARGE_VALUE) {
+          out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, length);
+          link.sendView(data.bytes.subarray(valueStart, valueStart + length));
+        } else {
+          const buf = link.reserve(FRAME_HEADER_SIZE + length);
+          const at = writeFrameHeader(buf, out.pos, STATUS_OK, length);
+          out.pos = at + data.bytes.copy(buf, at, valueStart, valueStart + length);
+        }
+      }
+    } else if (op === OP_PING) {
+      out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, end - start);
+      const buf = link.reserve(end - start);
+      out.pos += bytes.copy(buf, out.pos, start, end);
+    } else if (op === OP_INFO && end === start) {
+      this.write(encodeFrame(STATUS_OK, Buffer.from(JSON.stringify(infoObject(service)))));
+    } else {
+      service.counts[ERRORS]++;
+      if (op === OP_GET) this.write(encodeError(ERR_BAD_REQUEST, 'GET needs a key of 1 to 65535 bytes'));
+      else if (op === OP_INFO) this.write(encodeError(ERR_BAD_REQUEST, 'INFO takes no payload'));
+      else this.write(encodeError(ERR_UNKNOWN_OP, `unknown op 0x${op.toString(16).padStart(2, '0')} (rokv serves GET, PING, INFO; the data set is read-only)`));
+    }
+    return link.hasRoom();
+  }
+
+  onBadLength(length: number): void {
+    const counts = this.service.counts;
+    counts[REQUESTS]++;
+    counts[ERRORS]++;
+    const detail = length === 0 ? 'frame length 0' : `frame payload of ${length - 1} bytes is over ${MAX_REQUEST_PAYLOAD}`;
+    this.write(encodeError(ERR_FRAME_TOO_LARGE, `${detail}; closing`));
+    this.link.closeAfterReply();
+  }
+
+  private write(frame: Buffer): void {
+    const out = this.link.out;
+    const buf = this.link.reserve(frame.length);
+    out.pos += frame.copy(buf, out.pos);
+  }
+}
+
+export const rokvCodec: Codec = {
+  name: 'rokv',
+  open: (link, service) => new RokvSession(link, service),
+  refusal: (reason, limit) => encodeError(ERR_BUSY, reason === 'limit' ? `server is at its limit of ${limit} connections` : 'server is shutting down'),
+};

@@ -1,0 +1,39 @@
+// What bin/server's flags decide about the transport, in one plain object that can
+// cross to worker threads, and the one function that turns it into a RokvServer.
+
+import type { Codec } from '../protocol/codec.ts';
+import { respCodec } from '../protocol/resp/session.ts';
+import { rokvCodec } from '../protocol/rokv/session.ts';
+import type { Service } from '../service/service.ts';
+import { type Endpoint, RokvServer } from './server.ts';
+
+export interface ServeSettings {
+  host: string;
+  /** The binary protocol's port (0 = any free port). */
+  port: number;
+  /** RESP's port; null = RESP off. */
+  respPort: number | null;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** Event loops in the process. */
+  loops: number;
+}
+
+/** The endpoints in a fixed order: binary first, then RESP when on. */
+export function endpoints(settings: ServeSettings): Endpoint[] {
+  const list: { port: number; codec: Codec }[] = [{ port: settings.port, codec: rokvCodec }];
+  if (settings.respPort !== null) list.push({ port: settings.respPort, codec: respCodec });
+  return list;
+}
+
+export function transportFor(service: Service, settings: ServeSettings, loop: number): RokvServer {
+  return new RokvServer(service, {
+    host: settings.host,
+    endpoints: endpoints(settings),
+    maxConnections: settings.maxConnections,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    reusePort: settings.loops > 1,
+    loop,
+    loops: settings.loops,
+  });
+}

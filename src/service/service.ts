@@ -1,0 +1,106 @@
+// The service: the one place that answers. It holds the loaded data set (codecs read
+// it only through here, so a later hot swap changes it in one place), the counters
+// every front increments, and the facts INFO reports. The data set only changes
+// between event-loop turns, so a request answered synchronously sees one version.
+
+import type { DataFile } from '../format/data-file.ts';
+import { LoopLag } from './loop-lag.ts';
+import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, REJECTED, REQUESTS, Stats } from './stats.ts';
+import { ROKV_VERSION } from './version.ts';
+
+export interface ServiceOptions {
+  /** The data file's path as given, for INFO. */
+  file: string;
+  /** Counters shared by every event loop, and this loop's row in them. */
+  stats?: Stats;
+  /** The connection limit the transport enforces (0 = none), for INFO. */
+  maxConnections?: number;
+  /** Event loops serving this process. */
+  workers?: number;
+  /** Extra facts for INFO (e.g. shard and cluster id). */
+  extraInfo?: Record<string, unknown>;
+}
+
+/** Everything INFO reports, in one shape for both fronts. */
+export interface ServiceFacts {
+  version: string;
+  file: string;
+  keys: number;
+  dataBytes: number;
+  uptimeSeconds: number;
+  connections: number;
+  accepted: number;
+  rejected: number;
+  requests: number;
+  hits: number;
+  misses: number;
+  errors: number;
+  maxConnections: number;
+  workers: number;
+  rssBytes: number;
+  loopLagMs: { mean: number; max: number };
+  pid: number;
+  extra: Record<string, unknown>;
+}
+
+export class Service {
+  /** The data set being served. */
+  data: DataFile;
+  readonly stats: Stats;
+  /** This loop's counters: the hot path increments these directly. */
+  readonly counts: Float64Array;
+  private readonly options: ServiceOptions;
+  private readonly loopLag = new LoopLag();
+  private startedAt = performance.now();
+
+  constructor(data: DataFile, options: ServiceOptions) {
+    this.data = data;
+    this.options = options;
+    this.stats = options.stats ?? new Stats();
+    this.counts = this.stats.mine;
+  }
+
+  /** Starts the clocks INFO reports (uptime, event-loop lag). */
+  start(): void {
+    this.startedAt = performance.now();
+    this.loopLag.start();
+  }
+
+  stop(): void {
+    this.loopLag.stop();
+  }
+
+  /**
+   * Looks up the key bytes[start, end) in the current data set and counts the hit
+   * or miss; returns the record's offset in `this.data`, or -1.
+   */
+  lookup(bytes: Uint8Array, start: number, end: number): number {
+    const record = this.data.find(bytes, start, end);
+    this.counts[record < 0 ? MISSES : HITS]++;
+    return record;
+  }
+
+  facts(): ServiceFacts {
+    const s = this.stats;
+    return {
+      version: ROKV_VERSION,
+      file: this.options.file,
+      keys: this.data.recordCount,
+      dataBytes: this.data.bytes.length,
+      uptimeSeconds: (performance.now() - this.startedAt) / 1000,
+      connections: s.total(OPEN),
+      accepted: s.total(ACCEPTED),
+      rejected: s.total(REJECTED),
+      requests: s.total(REQUESTS),
+      hits: s.total(HITS),
+      misses: s.total(MISSES),
+      errors: s.total(ERRORS),
+      maxConnections: this.options.maxConnections ?? 0,
+      workers: this.options.workers ?? 1,
+      rssBytes: process.memoryUsage.rss(),
+      loopLagMs: this.loopLag.last,
+      pid: process.pid,
+      extra: this.options.extraInfo ?? {},
+    };
+  }
+}
