@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pair } from './helpers.ts';
+import { type Pair, runBin } from './helpers.ts';
 import { type Reply, command, respExchange, text } from './resp-helpers.ts';
 import { RawClient, flood, frame, serveRecords, startServer } from './server-helpers.ts';
 
@@ -254,6 +254,17 @@ describe('protocol errors close the connection, as Redis does', () => {
     const { replies, closed } = await respExchange(port(), command('MGET', ...args), 2);
     expect((replies[0] as { error: string }).error).toMatch(/^ERR Protocol error: request over 1048576 bytes$/);
     expect(closed).toBe(true);
+  });
+});
+
+describe('bin/client --protocol resp', () => {
+  it('drives the RESP port at depth 16 with every answer verified, a 200 KB value among them', () => {
+    const run = runBin('client', [running.file, '--port', String(port()), '--protocol', 'resp', '--clients', '4', '--pipeline', '16', '--requests', '30000', '--miss-ratio', '0.1', '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.requests).toBe(30_000);
+    expect(report.hits).toBeGreaterThan(20_000);
+    expect([report.mismatches, report.errors, report.lostConnections]).toEqual([0, 0, 0]);
   });
 });
 

@@ -20,52 +20,115 @@ function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5;
 }
 
+/**
+ * GET replies decoded in place from each chunk; a reply cut by the chunk's end is
+ * copied once (its own bytes only) into `partial`, which is completed from the next
+ * chunks and then handed over.
+ */
 class RespDecoder implements ResponseDecoder {
   private readonly handler: FrameHandler;
-  private pending: Buffer = EMPTY;
+  private partial: Buffer = EMPTY;
+  private fill = 0;
+  /** Whole length of the reply in `partial`, or -1 while its first line is incomplete. */
+  private total = -1;
 
   constructor(handler: FrameHandler) {
     this.handler = handler;
   }
 
-  push(input: Buffer): void {
-    const chunk = this.pending.length > 0 ? Buffer.concat([this.pending, input]) : input;
+  push(chunk: Buffer): void {
     let pos = 0;
-    for (;;) {
-      const used = this.reply(chunk, pos);
-      if (used < 0) break;
+    if (this.fill > 0) {
+      pos = this.completePartial(chunk);
+      if (pos < 0) return;
+    }
+    while (pos < chunk.length) {
+      const used = this.reply(chunk, pos, chunk.length);
+      if (used === -2) return;
+      if (used < 0) {
+        this.keep(chunk, pos);
+        return;
+      }
       pos = used;
     }
-    this.pending = pos < chunk.length ? Buffer.from(chunk.subarray(pos)) : EMPTY;
   }
 
-  /** Decodes one reply at pos; returns where the next starts, or -1 if incomplete. */
-  private reply(chunk: Buffer, pos: number): number {
-    const lineEnd = chunk.indexOf(LF, pos);
-    if (lineEnd < 0) return -1;
-    const type = chunk[pos];
-    if (type === DOLLAR) {
-      let length = 0;
-      let i = pos + 1;
-      if (chunk[i] === MINUS) {
-        this.handler.onFrame(STATUS_NOT_FOUND, chunk, lineEnd, lineEnd);
-        return lineEnd + 1;
-      }
-      while (chunk[i] !== CR) length = length * 10 + chunk[i++] - ZERO;
-      const start = lineEnd + 1;
-      if (start + length + CRLF_SIZE > chunk.length) return -1;
-      this.handler.onFrame(STATUS_OK, chunk, start, start + length);
-      return start + length + CRLF_SIZE;
+  /** Keeps the cut reply at chunk[pos..]. */
+  private keep(chunk: Buffer, pos: number): void {
+    const have = chunk.length - pos;
+    const total = replyLength(chunk, pos, chunk.length);
+    this.total = total;
+    this.partial = Buffer.allocUnsafe(Math.max(total, have, 64));
+    this.fill = chunk.copy(this.partial, 0, pos);
+  }
+
+  /** Feeds the cut reply from chunk; returns where the rest of chunk starts, or -1. */
+  private completePartial(chunk: Buffer): number {
+    let pos = 0;
+    if (this.total < 0) {
+      const lf = chunk.indexOf(LF);
+      const take = lf < 0 ? chunk.length : lf + 1;
+      this.grow(this.fill + take);
+      this.fill += chunk.copy(this.partial, this.fill, 0, take);
+      pos = take;
+      if (lf < 0) return -1;
+      this.total = replyLength(this.partial, 0, this.fill);
+      this.grow(this.total);
     }
-    if (type === UNDERSCORE) this.handler.onFrame(STATUS_NOT_FOUND, chunk, lineEnd, lineEnd);
-    else if (type === MINUS) this.handler.onFrame(STATUS_ERROR, chunk, pos + 1, lineEnd - 1);
-    else if (type === PLUS) this.handler.onFrame(STATUS_OK, chunk, pos + 1, lineEnd - 1);
+    const take = Math.min(this.total - this.fill, chunk.length - pos);
+    this.fill += chunk.copy(this.partial, this.fill, pos, pos + take);
+    pos += take;
+    if (this.fill < this.total) return -1;
+    const used = this.reply(this.partial, 0, this.fill);
+    this.fill = 0;
+    this.total = -1;
+    return used === -2 ? -1 : pos;
+  }
+
+  private grow(size: number): void {
+    if (size <= this.partial.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(size, this.partial.length * 2));
+    this.partial.copy(grown, 0, 0, this.fill);
+    this.partial = grown;
+  }
+
+  /** Decodes one reply at buf[pos..end); returns where the next starts, -1 if incomplete, -2 on a protocol error. */
+  private reply(buf: Buffer, pos: number, end: number): number {
+    const total = replyLength(buf, pos, end);
+    if (total < 0 || pos + total > end) return -1;
+    const lineEnd = pos + total - 1;
+    const type = buf[pos];
+    if (type === DOLLAR) {
+      if (buf[pos + 1] === MINUS) this.handler.onFrame(STATUS_NOT_FOUND, buf, pos, pos);
+      else {
+        const dataEnd = pos + total - CRLF_SIZE;
+        this.handler.onFrame(STATUS_OK, buf, dataEnd - bulkLength(buf, pos), dataEnd);
+      }
+    } else if (type === UNDERSCORE) this.handler.onFrame(STATUS_NOT_FOUND, buf, pos, pos);
+    else if (type === MINUS) this.handler.onFrame(STATUS_ERROR, buf, pos + 1, lineEnd - 1);
+    else if (type === PLUS) this.handler.onFrame(STATUS_OK, buf, pos + 1, lineEnd - 1);
     else {
       this.handler.onBadLength(-1);
-      return -1;
+      return -2;
     }
-    return lineEnd + 1;
+    return pos + total;
   }
+}
+
+/** The length of a bulk string's payload from its `$N` line at buf[pos]. */
+function bulkLength(buf: Buffer, pos: number): number {
+  let length = 0;
+  for (let i = pos + 1; buf[i] !== CR; i++) length = length * 10 + buf[i] - ZERO;
+  return length;
+}
+
+/** Whole length of the reply at buf[pos..end), or -1 while its first line is incomplete. */
+function replyLength(buf: Buffer, pos: number, end: number): number {
+  const lf = buf.indexOf(LF, pos);
+  if (lf < 0 || lf >= end) return -1;
+  const lineLength = lf + 1 - pos;
+  if (buf[pos] !== DOLLAR || buf[pos + 1] === MINUS) return lineLength;
+  return lineLength + bulkLength(buf, pos) + CRLF_SIZE;
 }
 
 export const respWire: Wire = {

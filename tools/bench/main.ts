@@ -1,6 +1,8 @@
-// make bench: the end-to-end benchmark. Starts rokv (and Redis, when redis-server is
-// on PATH) on the same records, drives both with bin/client in turns, and writes one
-// table of medians with rokv/Redis ratios to bench/results.json and BENCHMARKS.md.
+// make bench: the end-to-end benchmark. Starts rokv with its RESP port (and Redis, when
+// redis-server is on PATH) on the same records, drives rokv's binary protocol, rokv's
+// RESP front and Redis with bin/client in turns, runs redis-benchmark against both
+// RESP servers when it is installed, and writes one table of medians with ratios to
+// bench/results.json and BENCHMARKS.md.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,8 +34,11 @@ interface Measurement {
   failures: number;
 }
 
+type TargetName = 'rokv' | 'rokvResp' | 'redis';
+const LABEL: Record<TargetName, string> = { rokv: 'rokv, binary', rokvResp: 'rokv, RESP', redis: 'Redis' };
+
 interface Target {
-  name: 'rokv' | 'redis';
+  name: TargetName;
   port: number;
   started: Started;
   protocol: 'rokv' | 'resp';
@@ -103,8 +108,10 @@ program.action((opts) => runMain('bench', async () => {
   ];
   const targets: Target[] = [];
   const rokvPort = await freePort();
-  const rokv = await startUntil(path.join(ROOT, 'bin', 'server'), [file, '--port', String(rokvPort), '--quiet'], /listening on/);
+  const respPort = await freePort();
+  const rokv = await startUntil(path.join(ROOT, 'bin', 'server'), [file, '--port', String(rokvPort), '--resp-port', String(respPort), '--quiet'], /listening on/);
   targets.push({ name: 'rokv', port: rokvPort, started: rokv, protocol: 'rokv' });
+  targets.push({ name: 'rokvResp', port: respPort, started: rokv, protocol: 'resp' });
   const loadSeconds = Number(/loaded in ([\d.]+) s/.exec(rokv.line)?.[1]);
   const rokvRssAfterLoad = rssBytes(rokv.child.pid as number);
   process.stderr.write(`bench: ${rokv.line}\n`);
@@ -123,16 +130,19 @@ program.action((opts) => runMain('bench', async () => {
     }
     const rows = [];
     for (const scenario of scenarios) {
-      const runs: { [name: string]: Measurement[] } = { rokv: [], redis: [] };
+      const runs: Record<TargetName, Measurement[]> = { rokv: [], rokvResp: [], redis: [] };
       for (let i = 0; i < opts.repeat; i++) {
         for (const target of targets) {
           const m = runClient(file, target, scenario);
           runs[target.name].push(m);
-          process.stderr.write(`bench: ${scenario.name} ${target.name} run ${i + 1}: ${Math.round(m.throughput).toLocaleString('en-US')} req/s, p50 ${m.p50} µs, p99 ${m.p99} µs\n`);
+          process.stderr.write(`bench: ${scenario.name} ${LABEL[target.name]} run ${i + 1}: ${Math.round(m.throughput).toLocaleString('en-US')} req/s, p50 ${m.p50} µs, p99 ${m.p99} µs\n`);
         }
       }
-      rows.push({ scenario, rokv: summarize(runs.rokv), redis: useRedis ? summarize(runs.redis) : null });
+      rows.push({ scenario, rokv: summarize(runs.rokv), rokvResp: summarize(runs.rokvResp), redis: useRedis ? summarize(runs.redis) : null });
     }
+    const redisBenchmark = redisBenchmarkAvailable()
+      ? targets.filter((t) => t.protocol === 'resp').map((t) => ({ name: t.name, requestsPerSecond: runRedisBenchmark(t.port, opts.repeat) }))
+      : [];
     const results = {
       date: new Date().toISOString(),
       machine: machine(),
@@ -140,6 +150,7 @@ program.action((opts) => runMain('bench', async () => {
       repeat: opts.repeat,
       startup: { rokvLoadSeconds: loadSeconds, rokvReadySeconds: rokv.readySeconds, rokvRssAfterLoad, redisRssAfterLoad },
       rows,
+      redisBenchmark,
     };
     fs.mkdirSync(opts.out, { recursive: true });
     fs.writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -147,15 +158,40 @@ program.action((opts) => runMain('bench', async () => {
     fs.writeFileSync(opts.markdown, markdown);
     process.stdout.write(markdown);
   } finally {
-    for (const target of targets) await stop(target.started.child);
+    for (const started of new Set(targets.map((t) => t.started))) await stop(started.child);
   }
 }));
 
 type Results = {
   date: string; machine: ReturnType<typeof machine>; data: { file: string; records: number; bytes: number }; repeat: number;
   startup: { rokvLoadSeconds: number; rokvReadySeconds: number; rokvRssAfterLoad: number; redisRssAfterLoad: number | null };
-  rows: { scenario: Scenario; rokv: ReturnType<typeof summarize>; redis: ReturnType<typeof summarize> | null }[];
+  rows: { scenario: Scenario; rokv: Summary; rokvResp: Summary; redis: Summary | null }[];
+  redisBenchmark: { name: TargetName; requestsPerSecond: number }[];
 };
+type Summary = ReturnType<typeof summarize>;
+
+const REDIS_BENCHMARK_ARGS = ['-t', 'get', '-P', '16', '-c', '50', '-n', '2000000', '-r', '1000000', '--csv'];
+
+function redisBenchmarkAvailable(): boolean {
+  try {
+    execFileSync('redis-benchmark', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Median GET req/s of redis-benchmark over `repeat` runs (random keys: mostly misses on both servers). */
+function runRedisBenchmark(port: number, repeat: number): number {
+  const runs: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const csv = execFileSync('redis-benchmark', ['-p', String(port), ...REDIS_BENCHMARK_ARGS], { encoding: 'utf8' });
+    const row = csv.split('\n').find((line) => line.startsWith('"GET"'));
+    runs.push(Number(row?.split(',')[1]?.replaceAll('"', '')));
+    process.stderr.write(`bench: redis-benchmark on port ${port} run ${i + 1}: ${Math.round(runs[i]).toLocaleString('en-US')} req/s\n`);
+  }
+  return median(runs);
+}
 
 function renderMarkdown(r: Results): string {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -165,17 +201,28 @@ function renderMarkdown(r: Results): string {
     '',
     `Written by \`make bench\` on ${r.date.slice(0, 10)}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; Node ${r.machine.node}${r.machine.redis ? `; ${r.machine.redis}` : ''}.`,
     `Data: \`${r.data.file}\`, ${n(r.data.records)} records, ${n(r.data.bytes)} bytes. Client: \`bin/client\` (the same for both servers, every answer verified), on the same machine as the server.`,
-    `Each cell is the median of ${r.repeat} runs; the servers ran in turns (rokv, Redis, rokv, …). Latencies in µs. Server CPU is seconds of user + system time during the run.`,
+    `Each cell is the median of ${r.repeat} runs; the targets ran in turns (rokv binary, rokv RESP, Redis, rokv binary, …). rokv's binary protocol and its RESP front are two ports of the same server process. Latencies in µs. Server CPU is seconds of user + system time during the run.`,
     '',
-    '| scenario | server | req/s | p50 | p99 | server RSS MB | server CPU s | req/s rokv/Redis | p99 rokv/Redis |',
+    '| scenario | server | req/s | p50 | p99 | server RSS MB | server CPU s | req/s ÷ rokv binary | req/s ÷ Redis |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of r.rows) {
     const s = `${row.scenario.name} (${n(row.scenario.requests)} req)`;
-    lines.push(`| ${s} | rokv | ${n(row.rokv.throughput)} | ${n(row.rokv.p50)} | ${n(row.rokv.p99)} | ${(row.rokv.serverRss / MB).toFixed(1)} | ${row.rokv.serverCpuSeconds.toFixed(2)} | ${ratio(row.rokv.throughput, row.redis?.throughput)} | ${ratio(row.rokv.p99, row.redis?.p99)} |`);
-    if (row.redis) lines.push(`| | Redis | ${n(row.redis.throughput)} | ${n(row.redis.p50)} | ${n(row.redis.p99)} | ${(row.redis.serverRss / MB).toFixed(1)} | ${row.redis.serverCpuSeconds.toFixed(2)} | | |`);
+    const cells = (name: TargetName, m: Summary) =>
+      `| ${name === 'rokv' ? s : ''} | ${LABEL[name]} | ${n(m.throughput)} | ${n(m.p50)} | ${n(m.p99)} | ${(m.serverRss / MB).toFixed(1)} | ${m.serverCpuSeconds.toFixed(2)} | ` +
+      `${name === 'rokv' ? '' : ratio(m.throughput, row.rokv.throughput)} | ${name === 'redis' ? '' : ratio(m.throughput, row.redis?.throughput)} |`;
+    lines.push(cells('rokv', row.rokv), cells('rokvResp', row.rokvResp));
+    if (row.redis) lines.push(cells('redis', row.redis));
   }
-  const failures = r.rows.reduce((a, row) => a + row.rokv.failures + (row.redis?.failures ?? 0), 0);
+  if (r.redisBenchmark.length > 0) {
+    const bench = Object.fromEntries(r.redisBenchmark.map((b) => [b.name, b.requestsPerSecond]));
+    lines.push(
+      '',
+      `\`redis-benchmark ${REDIS_BENCHMARK_ARGS.filter((a) => a !== '--csv').join(' ')}\` (its own client; random keys, so mostly misses on both servers), median of ${r.repeat}: ` +
+      `rokv RESP ${n(bench.rokvResp)} req/s${bench.redis ? `, Redis ${n(bench.redis)} req/s, rokv/Redis ${ratio(bench.rokvResp, bench.redis)}` : ''}.`,
+    );
+  }
+  const failures = r.rows.reduce((a, row) => a + row.rokv.failures + row.rokvResp.failures + (row.redis?.failures ?? 0), 0);
   lines.push(
     '',
     `Startup: rokv loaded and validated the file in ${r.startup.rokvLoadSeconds.toFixed(3)} s and was listening ${r.startup.rokvReadySeconds.toFixed(3)} s after its process started.`,
