@@ -35,6 +35,15 @@ export function parseNumberIn(min: number, max: number): (text: string) => numbe
   };
 }
 
+/**
+ * A server's log lines must never take it down: a stdout or stderr that is closed,
+ * or a pipe whose reader went away (`server | head -1`), makes writes fail with
+ * EPIPE/EBADF; those errors are dropped instead of crashing the process.
+ */
+export function ignoreBrokenOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
 /** Runs a command's body; errors with an exitCode print one line, others a stack. */
 export async function runMain(program: string, body: () => Promise<void> | void): Promise<void> {
   try {

@@ -9,6 +9,7 @@ import { Bench } from 'tinybench';
 import { murmur3 } from '../src/format/hash.ts';
 import { loadDataFile } from '../src/format/load.ts';
 import { respWire } from '../src/client/resp.ts';
+import { Budget } from '../src/protocol/budget.ts';
 import type { Codec } from '../src/protocol/codec.ts';
 import { Output } from '../src/protocol/output.ts';
 import { respCodec } from '../src/protocol/resp/session.ts';
@@ -97,7 +98,8 @@ const fakeSocket = {
 };
 const service = new Service(data, { file: FILE });
 function serverSide(codec: Codec): (chunk: Buffer) => void {
-  const connection = new Connection(fakeSocket as never, new Output(), codec, service, 1, () => {});
+  const shared = { out: new Output(), unsent: new Budget(Infinity), partials: new Budget(Infinity) };
+  const connection = new Connection(fakeSocket as never, shared, codec, service, 1, () => {});
   return (connection as unknown as { onData(c: Buffer): void }).onData.bind(connection);
 }
 const onData = serverSide(rokvCodec);

@@ -6,7 +6,7 @@ import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
 import { murmur3 } from './hash.ts';
 import {
-  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, RECORD_HEADER_SIZE,
+  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE,
   SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, readU64,
 } from './layout.ts';
 
@@ -171,8 +171,11 @@ export class DataFile {
       const keyLength = bytes[at] | (bytes[at + 1] << 8);
       const valueLength = (bytes[at + 2] | (bytes[at + 3] << 8) | (bytes[at + 4] << 16)) + bytes[at + 5] * 0x1000000;
       const end = at + RECORD_HEADER_SIZE + keyLength + valueLength;
-      if (at + RECORD_HEADER_SIZE > recordsEnd || keyLength === 0 || end > recordsEnd) {
-        const problem = at + RECORD_HEADER_SIZE > recordsEnd ? 'has a cut-off header' : keyLength === 0 ? 'has an empty key' : 'runs past the records section';
+      if (at + RECORD_HEADER_SIZE > recordsEnd || keyLength === 0 || end > recordsEnd || valueLength > MAX_VALUE_LENGTH) {
+        const problem = at + RECORD_HEADER_SIZE > recordsEnd ? 'has a cut-off header'
+          : keyLength === 0 ? 'has an empty key'
+            : valueLength > MAX_VALUE_LENGTH ? `has a value of ${valueLength} bytes, more than a reply can carry (${MAX_VALUE_LENGTH})`
+              : 'runs past the records section';
         throw new FormatError(`${source}: record ${count + 1} at offset ${at} ${problem}`);
       }
       const bit = at - HEADER_SIZE;

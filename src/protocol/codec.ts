@@ -3,6 +3,7 @@
 // connection, which decodes requests, asks the service, and encodes replies into
 // the connection's Link. rokv's binary protocol and RESP are the two codecs.
 
+import type { Budget } from './budget.ts';
 import type { Output } from './output.ts';
 import type { Service } from '../service/service.ts';
 
@@ -10,6 +11,8 @@ import type { Service } from '../service/service.ts';
 export interface Link {
   /** The thread's batch buffer: write replies at out.pos, after reserve(). */
   readonly out: Output;
+  /** The loop's budget for buffered unfinished requests: decoders charge their partial buffers to it. */
+  readonly partials: Budget;
   /** Unique id of the connection within the process (CLIENT ID). */
   readonly id: number;
   /** "host:port" of the peer, and of our end (CLIENT INFO). */
@@ -35,6 +38,8 @@ export interface Session {
   resume(): void;
   /** Requests answered so far (the transport's idle timeout watches it). */
   readonly answered: number;
+  /** The connection closed: give back every buffer (and budget charge) the session holds. */
+  dispose(): void;
 }
 
 export interface Codec {

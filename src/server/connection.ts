@@ -4,12 +4,15 @@
 // ever writing after end().
 
 import type { Socket } from 'node:net';
+import type { Budget } from '../protocol/budget.ts';
 import type { Codec, Link, Session } from '../protocol/codec.ts';
 import type { Output } from '../protocol/output.ts';
 import type { Service } from '../service/service.ts';
 
 /** Stop reading a connection while this many reply bytes wait to be sent. */
 export const OUTPUT_HIGH_WATER = 1 << 20;
+/** While the loop's unsent budget is exhausted, what a client with nothing waiting may still be sent per batch. */
+export const EXHAUSTED_SHARE = 64 * 1024;
 /** A connection we closed is destroyed this long after end(), whatever the peer does. */
 export const CLOSE_GRACE_MS = 1000;
 
@@ -32,9 +35,22 @@ export function closeGently(socket: Socket, last?: Buffer): void {
   socket.once('close', () => clearTimeout(timer)); // a closed socket is not kept alive by its timer
 }
 
+/** What a connection shares with the others of its event loop. */
+export interface LoopShared {
+  out: Output;
+  /** Replies handed to sockets that the clients have not taken yet. */
+  unsent: Budget;
+  /** Unfinished requests buffered by decoders. */
+  partials: Budget;
+}
+
 export class Connection implements Link {
   readonly socket: Socket;
   readonly out: Output;
+  readonly partials: Budget;
+  private readonly unsentBudget: Budget;
+  /** This connection's share of unsentBudget: its socket's writableLength when last looked. */
+  private unsentCharged = 0;
   readonly id: number;
   readonly session: Session;
   /** Requests answered when the idle sweep last looked. */
@@ -42,22 +58,31 @@ export class Connection implements Link {
   idleSweeps = 0;
   stalledSweeps = 0;
   /** Bytes the kernel had taken from this socket at the last sweep. */
-  sentAtSweep = 0;
+  takenAtSweep = 0;
+  /** The kernel's send queue of this socket at the last sweep that looked (-1: unknown). */
+  kernelQueueAtSweep = -1;
   /** end() was called: nothing is written any more. */
   private ended = false;
   /** Shutting down: end() as soon as the replies owed are handed over. */
   private closing = false;
 
-  constructor(socket: Socket, out: Output, codec: Codec, service: Service, id: number, onClose: (c: Connection) => void) {
+  constructor(socket: Socket, shared: LoopShared, codec: Codec, service: Service, id: number, onClose: (c: Connection) => void) {
     this.socket = socket;
-    this.out = out;
+    this.out = shared.out;
+    this.partials = shared.partials;
+    this.unsentBudget = shared.unsent;
     this.id = id;
     this.session = codec.open(this, service);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => onClose(this));
+    socket.on('close', () => {
+      this.session.dispose();
+      this.unsentBudget.move(this.unsentCharged, 0);
+      this.unsentCharged = 0;
+      onClose(this);
+    });
   }
 
   get peer(): string {
@@ -77,8 +102,16 @@ export class Connection implements Link {
     this.socket.write(view);
   }
 
+  /**
+   * Room for more replies: under this connection's high-water mark; while the loop's
+   * unsent output is over its budget, only for a client that has taken all it was
+   * sent, and only EXHAUSTED_SHARE at a time (the others wait for their own 'drain').
+   */
   hasRoom(): boolean {
-    return this.socket.writableLength + this.out.pending < OUTPUT_HIGH_WATER;
+    const unsent = this.socket.writableLength;
+    const queued = unsent + this.out.pending;
+    if (!this.unsentBudget.exhausted) return queued < OUTPUT_HIGH_WATER;
+    return unsent === 0 && queued < EXHAUSTED_SHARE;
   }
 
   closeAfterReply(): void {
@@ -93,9 +126,20 @@ export class Connection implements Link {
     if (!this.session.paused) this.end();
   }
 
-  /** Bytes not yet taken by the kernel: replies written but not drained by the client. */
+  /** Replies written but not yet taken: the stall timeout and budgets watch it. */
   get unsent(): number {
     return this.socket.writableLength;
+  }
+
+  /**
+   * Bytes the kernel has taken from this socket: what the client drained. libuv's
+   * write queue (bytes handed to the handle but not yet in the kernel) is the only
+   * measure at that grain: a large reply is one write that completes only when all
+   * of it is taken, so counting completed writes would call a slow steady reader stalled.
+   */
+  get taken(): number {
+    const handle = (this.socket as unknown as { _handle?: { writeQueueSize?: number } })._handle;
+    return this.socket.bytesWritten - (handle?.writeQueueSize ?? 0);
   }
 
   private onData(chunk: Buffer): void {
@@ -105,6 +149,7 @@ export class Connection implements Link {
   }
 
   private onDrain(): void {
+    this.chargeUnsent();
     if (this.ended || !this.session.paused) return;
     this.session.resume();
     this.settle();
@@ -118,7 +163,15 @@ export class Connection implements Link {
   private settle(): void {
     if (this.ended) this.out.discard();
     else this.out.flush(this.socket);
+    this.chargeUnsent();
     if (this.session.paused && !this.ended) this.socket.pause();
+  }
+
+  /** Moves this connection's charge in the loop's unsent budget to its socket's unsent bytes now. */
+  private chargeUnsent(): void {
+    const unsent = this.socket.writableLength;
+    this.unsentBudget.move(this.unsentCharged, unsent);
+    this.unsentCharged = unsent;
   }
 
   private end(): void {

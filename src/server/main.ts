@@ -1,21 +1,29 @@
 // bin/server: loads a packed data file and serves it over the rokv protocol until
 // SIGINT/SIGTERM, on one event loop or (--workers N) on N sharing the port and one
-// copy of the data; prints one startup line and, unless --quiet, a stats line every 10 s.
+// copy of the data; prints one startup line and, unless --quiet, a stats line every
+// --stats-interval seconds. A log line never takes the server down.
 
 import { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
-import { parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { InvalidArgumentError } from 'commander';
+import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { readClusterMap, shardOf } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import type { WorkerSetup } from './worker.ts';
 
-const STATS_INTERVAL_MS = 10_000;
 const MB = 1e6;
+const MIB = 2 ** 20;
+
+function parseHost(text: string): string {
+  if (text.trim() === '') throw new InvalidArgumentError('an empty host is not an address (0.0.0.0 or :: listens on every interface)');
+  return text;
+}
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js';
 
 interface Serving {
@@ -75,18 +83,22 @@ async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceO
 const program = new Command('server')
   .description('Serve GETs from a packed rokv data file over TCP: rokv\'s binary protocol (shared/protocol.md) and, with --resp-port, the Redis protocol (docs/RESP.md).')
   .argument('<file>', 'the packed data file')
-  .option('--host <host>', 'address to listen on', DEFAULT_HOST)
+  .option('--host <host>', 'address to listen on', parseHost, DEFAULT_HOST)
   .option('-p, --port <port>', 'TCP port of the binary protocol (0 = any free port)', parseIntIn(0, 65_535), DEFAULT_PORT)
   .option('--resp-port <port>', 'also serve the Redis protocol (RESP2/RESP3, read-only) on this port (0 = any free port)', parseIntIn(0, 65_535))
-  .option('--max-connections <n>', 'connections beyond this, over both ports, are refused, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), 0)
+  .option('--max-connections <n>', 'connections beyond this, over both ports, are refused, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), DEFAULT_MAX_CONNECTIONS)
+  .option('--max-unsent-mb <MiB>', 'replies clients have not taken, per event loop, beyond which clients with replies waiting are not read', parseNumberIn(1, 1_000_000), DEFAULT_MAX_UNSENT_BYTES / MIB)
+  .option('--max-partial-mb <MiB>', 'unfinished requests buffered, per event loop; a connection that would pass it is closed', parseNumberIn(1, 1_000_000), DEFAULT_MAX_PARTIAL_BYTES / MIB)
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map: check it, and report shard and map id in INFO')
   .option('--verify', 'also find every key through the index before serving (slower start)')
+  .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
   .option('-q, --quiet', 'no periodic stats line')
   .showHelpAfterError();
 
 program.action((file: string, opts) => runMain('server', async () => {
+  ignoreBrokenOutput();
   const started = performance.now();
   const data = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
@@ -103,6 +115,8 @@ program.action((file: string, opts) => runMain('server', async () => {
     respPort: opts.respPort ?? null,
     maxConnections: opts.maxConnections,
     idleTimeoutMs: opts.idleTimeout * 1000,
+    maxUnsentBytes: opts.maxUnsentMb * MIB,
+    maxPartialBytes: opts.maxPartialMb * MIB,
     loops: opts.workers,
   };
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, workers: opts.workers, extraInfo };
@@ -124,14 +138,14 @@ program.action((file: string, opts) => runMain('server', async () => {
     const s = serving.stats;
     const requests = s.total(REQUESTS);
     if (opts.quiet || requests === lastRequests) return;
-    const rate = (requests - lastRequests) / (STATS_INTERVAL_MS / 1000);
+    const rate = (requests - lastRequests) / opts.statsInterval;
     lastRequests = requests;
     process.stderr.write(
       `rokv: ${Math.round(rate).toLocaleString('en-US')} req/s, ${s.total(OPEN)} connections, ` +
       `${requests.toLocaleString('en-US')} requests (${s.total(HITS)} hits, ${s.total(MISSES)} misses, ${s.total(ERRORS)} errors), ` +
       `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB\n`,
     );
-  }, STATS_INTERVAL_MS);
+  }, opts.statsInterval * 1000);
   statsTimer.unref();
 
   await new Promise<void>((resolve) => {

@@ -3,11 +3,13 @@
 // graceful shutdown. It carries bytes for codecs and knows no protocol itself.
 
 import net, { type AddressInfo } from 'node:net';
+import { Budget } from '../protocol/budget.ts';
 import type { Codec } from '../protocol/codec.ts';
 import { Output } from '../protocol/output.ts';
 import type { Service } from '../service/service.ts';
-import { ACCEPTED, OPEN, REJECTED } from '../service/stats.ts';
-import { Connection, closeGently } from './connection.ts';
+import { ACCEPTED, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from '../service/stats.ts';
+import { Connection, type LoopShared, closeGently } from './connection.ts';
+import { kernelSendQueues, socketInode } from './send-queue.ts';
 
 export interface Endpoint {
   port: number;
@@ -22,12 +24,21 @@ export interface TransportOptions {
   maxConnections?: number;
   /** Close connections idle (or not draining) this long; 0 = never. */
   idleTimeoutMs?: number;
+  /** Replies clients have not taken, over all connections, beyond which those clients are not read. */
+  maxUnsentBytes?: number;
+  /** Unfinished requests buffered over all connections; a connection that would pass it is closed. */
+  maxPartialBytes?: number;
   /** Share the ports with other event loops (worker threads) of this process. */
   reusePort?: boolean;
   /** This loop's index and the number of loops: connection ids stay unique across loops. */
   loop?: number;
   loops?: number;
 }
+
+/** Defaults: bounded memory whatever clients do (documented in the README). */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_UNSENT_BYTES = 64 * 2 ** 20;
+export const DEFAULT_MAX_PARTIAL_BYTES = 64 * 2 ** 20;
 
 /** How many sweeps make up one idle timeout: the timeout is enforced within 1/SWEEPS of it. */
 const SWEEPS_PER_TIMEOUT = 4;
@@ -37,7 +48,7 @@ export const SHUTDOWN_GRACE_MS = 1500;
 export class RokvServer {
   readonly service: Service;
   readonly connections = new Set<Connection>();
-  private readonly output = new Output();
+  private readonly shared: LoopShared;
   private readonly options: TransportOptions;
   private readonly listeners: net.Server[];
   private sweeper: NodeJS.Timeout | null = null;
@@ -48,6 +59,11 @@ export class RokvServer {
     this.service = service;
     this.options = options;
     this.nextId = (options.loop ?? 0) + 1;
+    this.shared = {
+      out: new Output(),
+      unsent: new Budget(options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES, service.counts, UNSENT_BYTES),
+      partials: new Budget(options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES, service.counts, PARTIAL_BYTES),
+    };
     this.listeners = options.endpoints.map(({ codec }) =>
       net.createServer({ noDelay: true }, (socket) => this.accept(socket, codec)));
   }
@@ -99,7 +115,7 @@ export class RokvServer {
 
   private accept(socket: net.Socket, codec: Codec): void {
     const counts = this.service.counts;
-    const limit = this.options.maxConnections ?? 0;
+    const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.closing || (limit > 0 && this.connections.size >= limit)) {
       counts[REJECTED]++;
       closeGently(socket, codec.refusal(this.closing ? 'shutdown' : 'limit', limit));
@@ -109,7 +125,7 @@ export class RokvServer {
     counts[OPEN]++;
     const id = this.nextId;
     this.nextId += this.options.loops ?? 1;
-    this.connections.add(new Connection(socket, this.output, codec, this.service, id, (c) => this.forget(c)));
+    this.connections.add(new Connection(socket, this.shared, codec, this.service, id, (c) => this.forget(c)));
   }
 
   private forget(connection: Connection): void {
@@ -119,19 +135,38 @@ export class RokvServer {
   /**
    * Closes connections that answered no request for a whole timeout (with nothing
    * left to send), or whose client took none of the unsent replies for that long.
+   * "Took none" is judged by the kernel's send queue when Node saw no progress.
    */
   private sweep(): void {
+    const unsure: Connection[] = [];
     for (const connection of this.connections) {
-      const socket = connection.socket;
       const answered = connection.session.answered;
       connection.idleSweeps = answered === connection.answeredAtSweep ? connection.idleSweeps + 1 : 0;
       connection.answeredAtSweep = answered;
-      const unsent = connection.unsent;
-      const sent = socket.bytesWritten - unsent;
-      connection.stalledSweeps = unsent > 0 && sent === connection.sentAtSweep ? connection.stalledSweeps + 1 : 0;
-      connection.sentAtSweep = sent;
-      if (connection.idleSweeps >= SWEEPS_PER_TIMEOUT && unsent === 0) socket.destroy();
-      else if (connection.stalledSweeps >= SWEEPS_PER_TIMEOUT) socket.destroy();
+      const taken = connection.taken;
+      const moved = taken !== connection.takenAtSweep;
+      connection.takenAtSweep = taken;
+      if (connection.unsent === 0 || moved) connection.stalledSweeps = 0;
+      else unsure.push(connection);
+    }
+    this.judgeByKernelQueue(unsure);
+    for (const connection of this.connections) {
+      if (connection.idleSweeps >= SWEEPS_PER_TIMEOUT && connection.unsent === 0) connection.socket.destroy();
+      else if (connection.stalledSweeps >= SWEEPS_PER_TIMEOUT) connection.socket.destroy();
+    }
+  }
+
+  /** Connections Node saw no progress on: stalled unless their kernel send queue moved. */
+  private judgeByKernelQueue(unsure: Connection[]): void {
+    if (unsure.length === 0) return;
+    const inodes = new Map(unsure.map((c) => [c, socketInode(c.socket)]));
+    const queues = kernelSendQueues(new Set([...inodes.values()].filter((i) => i !== null)));
+    for (const connection of unsure) {
+      const inode = inodes.get(connection);
+      const queue = inode ? queues.get(inode) : undefined;
+      const moved = queue !== undefined && queue !== connection.kernelQueueAtSweep;
+      connection.kernelQueueAtSweep = queue ?? -1;
+      connection.stalledSweeps = moved ? 0 : connection.stalledSweeps + 1;
     }
   }
 }

@@ -15,6 +15,8 @@ export interface ServeSettings {
   respPort: number | null;
   maxConnections: number;
   idleTimeoutMs: number;
+  maxUnsentBytes: number;
+  maxPartialBytes: number;
   /** Event loops in the process. */
   loops: number;
 }
@@ -32,6 +34,8 @@ export function transportFor(service: Service, settings: ServeSettings, loop: nu
     endpoints: endpoints(settings),
     maxConnections: settings.maxConnections,
     idleTimeoutMs: settings.idleTimeoutMs,
+    maxUnsentBytes: settings.maxUnsentBytes,
+    maxPartialBytes: settings.maxPartialBytes,
     reusePort: settings.loops > 1,
     loop,
     loops: settings.loops,

@@ -5,7 +5,7 @@
 
 import type { DataFile } from '../format/data-file.ts';
 import { LoopLag } from './loop-lag.ts';
-import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, REJECTED, REQUESTS, Stats } from './stats.ts';
+import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
 
 export interface ServiceOptions {
@@ -35,6 +35,9 @@ export interface ServiceFacts {
   hits: number;
   misses: number;
   errors: number;
+  /** Replies clients have not taken, and unfinished requests buffered, in bytes (all loops). */
+  unsentBytes: number;
+  partialBytes: number;
   maxConnections: number;
   workers: number;
   rssBytes: number;
@@ -95,6 +98,8 @@ export class Service {
       hits: s.total(HITS),
       misses: s.total(MISSES),
       errors: s.total(ERRORS),
+      unsentBytes: s.total(UNSENT_BYTES),
+      partialBytes: s.total(PARTIAL_BYTES),
       maxConnections: this.options.maxConnections ?? 0,
       workers: this.options.workers ?? 1,
       rssBytes: process.memoryUsage.rss(),

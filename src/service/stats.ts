@@ -8,7 +8,11 @@ export const ERRORS = 3;
 export const ACCEPTED = 4;
 export const REJECTED = 5;
 export const OPEN = 6;
-const FIELDS = 7;
+/** Bytes of replies handed to sockets that clients have not taken yet (a level, not a count). */
+export const UNSENT_BYTES = 7;
+/** Bytes buffered for unfinished requests (a level). */
+export const PARTIAL_BYTES = 8;
+const FIELDS = 9;
 
 export class Stats {
   /** Every event loop's counters. */

@@ -5,6 +5,8 @@
 // resumes where parsing stopped; only the bytes the command still needs are copied.
 // Limits are checked before anything is buffered.
 
+import { type Budget, UNLIMITED } from '../budget.ts';
+
 /** Largest bulk argument. Keys are at most 65,535 bytes, so this costs nothing real. */
 export const MAX_BULK_LENGTH = 64 * 1024;
 /** Most arguments in one command (an MGET of 65,535 keys). */
@@ -85,6 +87,8 @@ export interface CommandHandler {
   onCommand(args: ArgList): boolean;
   /** Malformed input or a limit passed: the decoder has stopped for good. */
   onProtocolError(message: string): void;
+  /** The budget for unfinished requests refused this one's bytes; the decoder has stopped for good. */
+  onBufferLimit?(): void;
 }
 
 const INCOMPLETE = -1;
@@ -94,6 +98,9 @@ export class RespDecoder {
   readonly args = new ArgList();
   paused = false;
   private readonly handler: CommandHandler;
+  private readonly budget: Budget;
+  /** Bytes of partial charged to the budget. */
+  private charged = 0;
   private stopped = false;
   /** Input not yet decoded because the handler paused. */
   private held: Buffer = EMPTY;
@@ -110,8 +117,9 @@ export class RespDecoder {
   /** Length of the bulk argument whose bytes are awaited; -1 while its `$` line is awaited. */
   private bulk = -1;
 
-  constructor(handler: CommandHandler) {
+  constructor(handler: CommandHandler, budget: Budget = UNLIMITED) {
     this.handler = handler;
+    this.budget = budget;
   }
 
   push(chunk: Buffer): void {
@@ -130,11 +138,25 @@ export class RespDecoder {
     if (held.length > 0 && !this.stopped) this.decode(held);
   }
 
+  /** Stops for good and gives back what it buffered. */
   stop(): void {
     this.stopped = true;
     this.held = EMPTY;
-    this.partial = null;
     this.pending = false;
+    this.setPartial(null);
+  }
+
+  /** Swaps the partial buffer, moving its charge; false (decoder stopped) if the budget refused. */
+  private setPartial(buffer: Buffer | null): boolean {
+    const size = buffer === null ? 0 : buffer.length;
+    if (!this.budget.recharge(this.charged, size)) {
+      this.stop();
+      this.handler.onBufferLimit?.();
+      return false;
+    }
+    this.charged = size;
+    this.partial = buffer;
+    return true;
   }
 
   /** Bytes buffered for an unfinished command. */
@@ -276,8 +298,8 @@ export class RespDecoder {
     const have = chunk.length - from;
     let room = Math.max(MIN_PARTIAL, have * 2);
     if (this.bulk >= 0) room = Math.max(room, this.at - from + this.bulk + 2);
-    if (this.partial === null || this.partial.length < room) this.partial = Buffer.allocUnsafe(room);
-    this.fill = chunk.copy(this.partial, 0, from);
+    if ((this.partial === null || this.partial.length < room) && !this.setPartial(Buffer.allocUnsafe(room))) return;
+    this.fill = chunk.copy(this.partial as Buffer, 0, from);
     this.pending = true;
     this.rebase(from);
   }
@@ -303,7 +325,7 @@ export class RespDecoder {
         const lf = chunk.indexOf(LF, pos);
         take = lf < 0 ? chunk.length - pos : lf + 1 - pos;
       }
-      this.append(chunk, pos, take);
+      if (!this.append(chunk, pos, take)) return STOPPED;
       pos += take;
       const partial = this.partial as Buffer;
       const result = this.parse(partial, this.fill);
@@ -311,7 +333,7 @@ export class RespDecoder {
       if (result !== INCOMPLETE) {
         this.pending = false;
         this.fill = 0;
-        if (partial.length > MAX_INLINE_BYTES) this.partial = null; // keep only a small one for reuse
+        if (partial.length > MAX_INLINE_BYTES) this.setPartial(null); // keep only a small one for reuse
         if (this.paused) {
           if (pos < chunk.length) this.held = chunk.subarray(pos);
           return INCOMPLETE;
@@ -322,16 +344,19 @@ export class RespDecoder {
     return INCOMPLETE;
   }
 
-  private append(chunk: Buffer, from: number, n: number): void {
+  /** Appends chunk[from, from + n) to the partial command; false if the budget refused the room. */
+  private append(chunk: Buffer, from: number, n: number): boolean {
     let partial = this.partial as Buffer;
     let need = this.fill + n;
     if (this.argc >= 0 && this.bulk >= 0) need = Math.max(need, this.at + this.bulk + 2);
     if (need > partial.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, Math.min(partial.length * 2, MAX_REQUEST_BYTES + MAX_HEADER_LINE)));
       partial.copy(grown, 0, 0, this.fill);
-      this.partial = partial = grown;
+      if (!this.setPartial(grown)) return false;
+      partial = grown;
     }
     this.fill += chunk.copy(partial, this.fill, from, from + n);
+    return true;
   }
 }
 

@@ -31,7 +31,10 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
   {
     name: 'clients', isDefault: true, lines: (s) => {
       const f = s.service.facts();
-      return [`connected_clients:${f.connections}`, `maxclients:${f.maxConnections}`, 'blocked_clients:0', 'tracking_clients:0'];
+      return [
+        `connected_clients:${f.connections}`, `maxclients:${f.maxConnections}`, 'blocked_clients:0', 'tracking_clients:0',
+        `unsent_reply_bytes:${f.unsentBytes}`, `partial_request_bytes:${f.partialBytes}`,
+      ];
     },
   },
   {

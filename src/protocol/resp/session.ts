@@ -49,7 +49,11 @@ export class RespSession implements Session, CommandHandler {
     this.link = link;
     this.service = service;
     this.w = new RespWriter(link);
-    this.decoder = new RespDecoder(this);
+    this.decoder = new RespDecoder(this, link.partials);
+  }
+
+  dispose(): void {
+    this.decoder.stop();
   }
 
   get paused(): boolean {
@@ -79,6 +83,11 @@ export class RespSession implements Session, CommandHandler {
   onProtocolError(message: string): void {
     this.service.counts[REQUESTS]++;
     this.error(`ERR ${message}`);
+    this.link.closeAfterReply();
+  }
+
+  onBufferLimit(): void {
+    this.error('ERR the server holds too many unfinished requests; closing');
     this.link.closeAfterReply();
   }
 

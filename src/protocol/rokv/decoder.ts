@@ -2,6 +2,7 @@
 // byte, many frames per chunk, and a handler that can pause it (backpressure).
 // Only the bytes of an unfinished frame are ever copied.
 
+import { type Budget, UNLIMITED } from '../budget.ts';
 import { FRAME_HEADER_SIZE, LENGTH_SIZE } from './constants.ts';
 
 export interface FrameHandler {
@@ -12,6 +13,8 @@ export interface FrameHandler {
   onFrame(kind: number, bytes: Buffer, start: number, end: number): boolean;
   /** A length of 0 or a payload over the limit; the decoder stops for good. */
   onBadLength(length: number): void;
+  /** The budget for unfinished frames refused this one's bytes; the decoder stops for good. */
+  onBufferLimit?(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -21,6 +24,9 @@ const MIN_PARTIAL_ROOM = 256;
 export class FrameDecoder {
   private readonly handler: FrameHandler;
   private readonly maxPayload: number;
+  private readonly budget: Budget;
+  /** Bytes of partial charged to the budget. */
+  private charged = 0;
   /** An unfinished frame: its bytes so far (a length header, or the whole frame's room). */
   private partial: Buffer | null = null;
   private partialFill = 0;
@@ -32,9 +38,10 @@ export class FrameDecoder {
   private stopped = false;
   paused = false;
 
-  constructor(handler: FrameHandler, maxPayload: number) {
+  constructor(handler: FrameHandler, maxPayload: number, budget: Budget = UNLIMITED) {
     this.handler = handler;
     this.maxPayload = maxPayload;
+    this.budget = budget;
   }
 
   push(chunk: Buffer): void {
@@ -54,10 +61,24 @@ export class FrameDecoder {
     if (held.length > 0 && !this.stopped) this.decode(held);
   }
 
+  /** Stops for good and gives back what it buffered. */
   stop(): void {
     this.stopped = true;
     this.held = EMPTY;
-    this.partial = null;
+    this.setPartial(null);
+  }
+
+  /** Swaps the unfinished frame's buffer, moving its charge; false (decoder stopped) if the budget refused. */
+  private setPartial(buffer: Buffer | null): boolean {
+    const size = buffer === null ? 0 : buffer.length;
+    if (!this.budget.recharge(this.charged, size)) {
+      this.stop();
+      this.handler.onBufferLimit?.();
+      return false;
+    }
+    this.charged = size;
+    this.partial = buffer;
+    return true;
   }
 
   /** A frame length of 0, or one whose payload is over the limit. */
@@ -102,19 +123,18 @@ export class FrameDecoder {
       return;
     }
     this.partialLength = LENGTH_SIZE + chunk.readUInt32BE(pos);
-    this.partial = Buffer.allocUnsafe(Math.min(this.partialLength, Math.max(available, MIN_PARTIAL_ROOM)));
-    this.partialFill = chunk.copy(this.partial, 0, pos);
+    if (!this.setPartial(Buffer.allocUnsafe(Math.min(this.partialLength, Math.max(available, MIN_PARTIAL_ROOM))))) return;
+    this.partialFill = chunk.copy(this.partial as Buffer, 0, pos);
   }
 
-  /** Room for `need` more bytes of the unfinished frame; grows by doubling, never past the frame. */
-  private reserve(need: number): Buffer {
+  /** Room for `need` more bytes of the unfinished frame (grows by doubling, never past the frame), or null if refused. */
+  private reserve(need: number): Buffer | null {
     const partial = this.partial as Buffer;
     if (this.partialFill + need <= partial.length) return partial;
     const room = Math.min(this.partialLength, Math.max(this.partialFill + need, partial.length * 2));
     const grown = Buffer.allocUnsafe(room);
     partial.copy(grown, 0, 0, this.partialFill);
-    this.partial = grown;
-    return grown;
+    return this.setPartial(grown) ? grown : null;
   }
 
   /** Feeds a chunk to the unfinished frame; returns where the rest of the chunk starts, or -1. */
@@ -136,16 +156,18 @@ export class FrameDecoder {
         return -1;
       }
       this.partialLength = LENGTH_SIZE + length;
-      this.partial = Buffer.allocUnsafe(Math.min(this.partialLength, MIN_PARTIAL_ROOM));
-      this.lengthBytes.copy(this.partial, 0);
+      const room = Buffer.allocUnsafe(Math.min(this.partialLength, MIN_PARTIAL_ROOM));
+      if (!this.setPartial(room)) return -1;
+      this.lengthBytes.copy(room, 0);
     }
     const take = Math.min(this.partialLength - this.partialFill, chunk.length - pos);
     const frame = this.reserve(take);
+    if (frame === null) return -1;
     chunk.copy(frame, this.partialFill, pos, pos + take);
     this.partialFill += take;
     pos += take;
     if (this.partialFill < this.partialLength) return -1;
-    this.partial = null;
+    this.setPartial(null);
     this.partialFill = 0;
     const more = this.handler.onFrame(frame[LENGTH_SIZE], frame, FRAME_HEADER_SIZE, this.partialLength);
     if (this.stopped) return -1;

@@ -32,6 +32,8 @@ export function infoObject(service: Service): Record<string, unknown> {
     errors: f.errors,
     connections_accepted: f.accepted,
     connections_rejected: f.rejected,
+    unsent_bytes: f.unsentBytes,
+    partial_bytes: f.partialBytes,
     rss_bytes: f.rssBytes,
     loop_lag_ms: f.loopLagMs,
     pid: f.pid,
@@ -50,7 +52,11 @@ class RokvSession implements Session, FrameHandler {
   constructor(link: Link, service: Service) {
     this.link = link;
     this.service = service;
-    this.decoder = new FrameDecoder(this, MAX_REQUEST_PAYLOAD);
+    this.decoder = new FrameDecoder(this, MAX_REQUEST_PAYLOAD, link.partials);
+  }
+
+  dispose(): void {
+    this.decoder.stop();
   }
 
   get paused(): boolean {
@@ -109,6 +115,12 @@ class RokvSession implements Session, FrameHandler {
     counts[ERRORS]++;
     const detail = length === 0 ? 'frame length 0' : `frame payload of ${length - 1} bytes is over ${MAX_REQUEST_PAYLOAD}`;
     this.write(encodeError(ERR_FRAME_TOO_LARGE, `${detail}; closing`));
+    this.link.closeAfterReply();
+  }
+
+  onBufferLimit(): void {
+    this.service.counts[ERRORS]++;
+    this.write(encodeError(ERR_BUSY, 'the server holds too many unfinished requests; closing'));
     this.link.closeAfterReply();
   }
 
