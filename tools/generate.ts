@@ -4,6 +4,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import seedrandom from 'seedrandom';
 import { parseCount, runMain } from '../src/cli.ts';
+import { checkOutputFile } from '../src/files.ts';
+import { cleanupOnSignal } from '../src/signals.ts';
 import { PackWriter } from '../src/format/writer.ts';
 import { MAX_KEY_LENGTH } from '../src/format/layout.ts';
 
@@ -92,7 +94,7 @@ const program = new Command('generate')
   .option('-q, --quiet', 'no progress on stderr')
   .showHelpAfterError();
 
-program.action((opts) => runMain('generate', () => {
+program.action((opts) => runMain('generate', async () => {
   const count: number = opts.count;
   const keyLengths: Lengths = opts.keyLength ?? parseLengths('8-32');
   const valueLengths: Lengths = opts.valueLength ?? parseLengths('1-99');
@@ -100,17 +102,14 @@ program.action((opts) => runMain('generate', () => {
     throw new InvalidArgumentError(`key lengths must lie in 1..${MAX_KEY_LENGTH}`);
   }
   const output: string = opts.output ?? `testdata_${count}.data`;
+  checkOutputFile(output);
   const random: Random = seedrandom.alea(String(opts.seed));
   const key = Buffer.alloc(opts.keys === 'uuid' ? UUID_LENGTH : keyLengths.max);
   const value = Buffer.alloc(valueLengths.max);
   const writer = new PackWriter(output, { onDuplicate: (existing) => existing });
   const started = performance.now();
   let lastProgress = started;
-  const onSignal = () => {
-    writer.abort();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const stopWatching = cleanupOnSignal(() => writer.abort());
   try {
     for (let i = 0; i < count; i++) {
       let keyLength = UUID_LENGTH;
@@ -128,7 +127,7 @@ program.action((opts) => runMain('generate', () => {
         process.stderr.write(`generate: ${i.toLocaleString('en-US')} / ${count.toLocaleString('en-US')} records\n`);
       }
     }
-    const summary = writer.finish();
+    const summary = await writer.finishAsync();
     const seconds = (performance.now() - started) / 1000;
     const duplicates = summary.dropped ? `, ${summary.dropped} duplicate random keys dropped` : '';
     process.stderr.write(
@@ -139,7 +138,7 @@ program.action((opts) => runMain('generate', () => {
     writer.abort();
     throw error;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    stopWatching();
   }
 }));
 

@@ -7,6 +7,7 @@ import { parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { parseServers } from '../cluster/cluster-client.ts';
 import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
+import { checkOutputFile, writeError } from '../files.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
@@ -44,6 +45,7 @@ const program = new Command('client')
 program.action((file: string, opts) => runMain('client', async () => {
   if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new InputError('--cluster and --servers go together');
   if (opts.cluster && opts.protocol !== 'rokv') throw new InputError('--cluster speaks the rokv protocol only');
+  if (opts.report) checkOutputFile(opts.report, [file]);
   const live = process.stderr.isTTY && !opts.json;
   const target = opts.duration ? 0 : opts.requests;
   const report = await runLoad({
@@ -67,10 +69,18 @@ program.action((file: string, opts) => runMain('client', async () => {
       : undefined,
   });
   if (live) process.stderr.write('\r\x1b[K');
-  if (opts.report) fs.writeFileSync(opts.report, renderHtml(report));
+  // The results first: a report that cannot be written must not lose them.
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatText(report)}\n`);
   const failures = report.errors + report.mismatches + report.lostConnections;
   if (failures > 0) process.exitCode = 1;
+  if (opts.report) {
+    try {
+      fs.writeFileSync(opts.report, renderHtml(report));
+    } catch (error) {
+      throw writeError(opts.report, error);
+    }
+    if (!opts.json) process.stderr.write(`client: wrote ${opts.report}\n`);
+  }
 }));
 
 await program.parseAsync();

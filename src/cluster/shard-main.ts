@@ -3,9 +3,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseIntIn, runMain } from '../cli.ts';
 import { InputError } from '../errors.ts';
+import { makeFolder, writeError } from '../files.ts';
+import { cleanupOnSignal } from '../signals.ts';
 import { loadDataFile } from '../format/load.ts';
 import { PackWriter } from '../format/writer.ts';
 import { CLUSTER_MAP_VERSION, type ClusterMap, mapId } from './map.ts';
@@ -17,21 +19,26 @@ const program = new Command('shard')
   .requiredOption('-n, --shards <n>', 'number of shards', parseIntIn(1, 1000))
   .option('-r, --replicas <r>', 'copies of each key (on the next distinct shards clockwise)', parseIntIn(1, 1000), 1)
   .option('--vnodes <n>', 'ring points per shard', parseIntIn(1, 10_000), DEFAULT_VNODES)
-  .option('-o, --out <dir>', 'output folder (default: <file>.shards)')
+  .option('-o, --output <dir>', 'output folder (default: <file>.shards)')
+  .addOption(new Option('--out <dir>').hideHelp())
   .option('--json', 'print the balance report as JSON');
 
-program.action((file: string, opts) => runMain('shard', () => {
+program.action((file: string, opts) => runMain('shard', async () => {
   if (opts.replicas > opts.shards) throw new InputError(`--replicas ${opts.replicas} is more than --shards ${opts.shards}`);
   const data = loadDataFile(file);
-  const out: string = opts.out ?? `${file.replace(/\.data$/, '')}.shards`;
-  fs.mkdirSync(out, { recursive: true });
+  const out: string = opts.output ?? opts.out ?? `${file.replace(/\.data$/, '')}.shards`;
+  makeFolder(out);
   const ring = new Ring(opts.shards, opts.vnodes, RING_SEED);
   const next = new Ring(opts.shards + 1, opts.vnodes, RING_SEED);
   const names = Array.from({ length: opts.shards }, (_, i) => `shard-${i}.data`);
-  const writers = names.map((name) => new PackWriter(path.join(out, name)));
+  const writers: PackWriter[] = [];
+  const stopWatching = cleanupOnSignal(() => {
+    for (const w of writers) w.abort();
+  });
   const primaries = new Array<number>(opts.shards).fill(0);
   let moved = 0;
   try {
+    for (const name of names) writers.push(new PackWriter(path.join(out, name)));
     for (const record of data.recordOffsets()) {
       const start = data.keyStart(record);
       const end = start + data.keyLength(record);
@@ -40,7 +47,8 @@ program.action((file: string, opts) => runMain('shard', () => {
       if (next.ownerOf(data.bytes, start, end) !== owners[0]) moved++;
       for (const shard of owners) writers[shard].add(data.key(record), data.value(record));
     }
-    const summaries = writers.map((w) => w.finish());
+    const summaries = [];
+    for (const w of writers) summaries.push(await w.finishAsync());
     const shards = summaries.map((s, id) => ({ id, file: names[id], records: s.records, bytes: s.fileSize, records_crc: s.recordsCrc }));
     const body = {
       rokv_cluster: CLUSTER_MAP_VERSION,
@@ -50,7 +58,12 @@ program.action((file: string, opts) => runMain('shard', () => {
       shards,
     };
     const map: ClusterMap = { ...body, id: mapId(body) };
-    fs.writeFileSync(path.join(out, 'cluster.json'), `${JSON.stringify(map, null, 2)}\n`);
+    const mapFile = path.join(out, 'cluster.json');
+    try {
+      fs.writeFileSync(mapFile, `${JSON.stringify(map, null, 2)}\n`);
+    } catch (error) {
+      throw writeError(mapFile, error);
+    }
     const mean = data.recordCount / opts.shards;
     const report = {
       map: path.join(out, 'cluster.json'),
@@ -74,6 +87,8 @@ program.action((file: string, opts) => runMain('shard', () => {
   } catch (error) {
     for (const w of writers) w.abort();
     throw error;
+  } finally {
+    stopWatching();
   }
 }));
 

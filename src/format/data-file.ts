@@ -6,7 +6,7 @@ import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
 import { murmur3 } from './hash.ts';
 import {
-  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE,
+  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, MAX_DISPLACEMENT, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE,
   SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, readU64,
 } from './layout.ts';
 
@@ -273,6 +273,9 @@ function parseHeader(bytes: Buffer, source: string): HeaderSummary {
   }
   if (header.indexOffset + header.slotCount * SLOT_SIZE !== header.fileSize) fail('index does not end at the end of the file');
   if (header.maxDisplacement >= header.slotCount) fail('longest probe is longer than the index');
+  if (header.maxDisplacement > MAX_DISPLACEMENT) {
+    fail(`a record sits ${header.maxDisplacement} slots from its home slot, over the limit of ${MAX_DISPLACEMENT} (a flooded index: repack it)`);
+  }
   return header;
 }
 

@@ -1,7 +1,9 @@
 // Builds the open-addressing index of a packed file: Robin Hood linear probing over
 // the records' hashes, duplicate keys resolved by the caller, slots encoded per layout.ts.
+// The build is a generator that yields now and then (so a CLI can handle signals) and
+// gives up as soon as a record lands farther than a limit from its home slot.
 
-import { SLOT_SIZE, encodeSlotHigh, homeSlot, slotCountFor, slotTag } from './layout.ts';
+import { MAX_DISPLACEMENT, SLOT_SIZE, encodeSlotHigh, homeSlot, slotCountFor, slotTag } from './layout.ts';
 
 export interface IndexKeys {
   /** 32-bit key hash of each record, by ordinal. */
@@ -24,8 +26,15 @@ export interface BuiltIndex {
 }
 
 const EMPTY = 0;
+/** Insertions between yields. */
+const STEP = 1 << 18;
 
-export function buildIndex(keys: IndexKeys): BuiltIndex {
+/**
+ * The index of these keys, or null once some record would land more than `limit`
+ * slots from home (a hash-flooding input: the caller rehashes with another seed).
+ * Work is bounded by count × limit. Yields every STEP insertions.
+ */
+export function* buildIndexSteps(keys: IndexKeys, limit = MAX_DISPLACEMENT): Generator<void, BuiltIndex | null> {
   const slotCount = slotCountFor(keys.count);
   // Ordinal + 1 of the record in each slot; EMPTY (0) when free.
   const slotEntry = new Uint32Array(slotCount);
@@ -34,6 +43,7 @@ export function buildIndex(keys: IndexKeys): BuiltIndex {
   let maxDisplacement = 0;
 
   for (let ordinal = 0; ordinal < keys.count; ordinal++) {
+    if (ordinal % STEP === STEP - 1) yield;
     let entry = ordinal + 1;
     let hash = keys.hashes[ordinal];
     let distance = 0;
@@ -66,6 +76,7 @@ export function buildIndex(keys: IndexKeys): BuiltIndex {
         mayBeDuplicate = false;
       }
       distance++;
+      if (distance > limit) return null;
       pos++;
       if (pos === slotCount) pos = 0;
     }

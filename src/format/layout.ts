@@ -43,6 +43,12 @@ export const OFFSET_HIGH_BITS = 8;
 export const OFFSET_HIGH_MASK = 0xff;
 /** Record offsets are 40-bit: a file's records must end below 1 TiB. */
 export const MAX_RECORD_OFFSET = 2 ** 40 - 1;
+/**
+ * The longest distance a record may sit from its home slot. At load factor 0.75 random
+ * hashes stay far below it (1M records: 20); an input whose keys were chosen to collide
+ * passes it, and is rebuilt with another seed. Loaders refuse files past it.
+ */
+export const MAX_DISPLACEMENT = 128;
 /** Slots per record when building: load factor 0.75. */
 export const SLOTS_PER_RECORD = 4 / 3;
 

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { FormatError } from '../errors.ts';
+import { checkRegularFile } from '../files.ts';
 import { DataFile } from './data-file.ts';
 
 const READ_CHUNK = 1 << 30;
@@ -14,6 +15,11 @@ export interface LoadOptions {
 }
 
 function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
+  try {
+    checkRegularFile(file); // before open(): opening a FIFO with no writer would block for good
+  } catch (error) {
+    throw new FormatError((error as Error).message);
+  }
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

@@ -1,15 +1,18 @@
 // Writes a packed data file: records streamed to a temporary file beside the output,
-// then the index and header; renamed into place only when complete.
+// then the index and header; renamed into place only when complete. An input whose
+// keys collide in the index (hash flooding) is rehashed with another seed, derived
+// from its records' checksum so the same input always packs to the same bytes.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { checksum } from './checksum.ts';
 import { InputError } from '../errors.ts';
+import { writeError } from '../files.ts';
 import { murmur3 } from './hash.ts';
-import { buildIndex } from './index-builder.ts';
+import { type BuiltIndex, buildIndexSteps } from './index-builder.ts';
 import {
   DEFAULT_HASH_SEED, FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC,
-  MAX_RECORD_OFFSET, RECORD_HEADER_SIZE, recordProblem, writeU64,
+  MAX_DISPLACEMENT, MAX_RECORD_OFFSET, RECORD_HEADER_SIZE, recordProblem, writeU64,
 } from './layout.ts';
 
 export interface PackWriterOptions {
@@ -32,6 +35,8 @@ export interface PackSummary {
 
 const WRITE_BUFFER_SIZE = 4 << 20;
 const MAX_RECORDS = 0xffffffff - 1;
+/** Seeds tried before an input is refused as unindexable (the first is the default). */
+const SEED_ATTEMPTS = 8;
 let tempFileSerial = 0;
 
 /** Growable array of record hashes and offsets, by ordinal. */
@@ -58,7 +63,7 @@ export class PackWriter {
   readonly outputPath: string;
   private readonly tempPath: string;
   private readonly options: PackWriterOptions;
-  private readonly seed: number;
+  private seed: number;
   private fd: number;
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
   private buffered = 0;
@@ -72,7 +77,11 @@ export class PackWriter {
     this.options = options;
     this.seed = (options.hashSeed ?? DEFAULT_HASH_SEED) >>> 0;
     this.tempPath = path.join(path.dirname(outputPath), `.${path.basename(outputPath)}.tmp-${process.pid}-${tempFileSerial++}`);
-    this.fd = fs.openSync(this.tempPath, 'w+');
+    try {
+      this.fd = fs.openSync(this.tempPath, 'w+');
+    } catch (error) {
+      throw writeError(outputPath, error);
+    }
     this.writeRaw(Buffer.alloc(HEADER_SIZE), false); // the header is written last, in place
   }
 
@@ -111,21 +120,67 @@ export class PackWriter {
 
   /** Writes index and header, then renames the file into place. */
   finish(): PackSummary {
-    this.flush();
-    const recordsLength = this.position - HEADER_SIZE;
-    const index = buildIndex({
-      hashes: this.table.hashes,
-      offsets: this.table.offsets,
-      count: this.table.count,
-      sameKey: (a, b) => this.readKey(a).equals(this.readKey(b)),
-      resolveDuplicate: (existing, incoming) => {
-        const key = this.readKey(existing);
-        if (this.options.onDuplicate) return this.options.onDuplicate(existing, incoming, key);
-        throw new InputError(`duplicate key ${describeKey(key)} (records ${existing + 1} and ${incoming + 1})`);
-      },
-    });
-    if (index.dropped.length > 0) return this.compactInto(index.dropped);
+    const steps = this.indexSteps();
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return this.complete(step.value);
+    }
+  }
 
+  /** finish(), giving the event loop a turn between index-building steps (signals are handled). */
+  async finishAsync(): Promise<PackSummary> {
+    const steps = this.indexSteps();
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return this.complete(step.value);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The index under the default seed, or, when the keys flood it, under the first derived seed that holds. */
+  private *indexSteps(): Generator<void, BuiltIndex> {
+    this.flush();
+    for (let attempt = 0; attempt < SEED_ATTEMPTS; attempt++) {
+      if (attempt > 0) {
+        this.seed = murmur3(Buffer.from([attempt, 0x72, 0x6f, 0x6b]), 0, 4, this.recordsCrc) >>> 0;
+        yield* this.rehash();
+      }
+      const index = yield* buildIndexSteps({
+        hashes: this.table.hashes,
+        offsets: this.table.offsets,
+        count: this.table.count,
+        sameKey: (a, b) => this.readKey(a).equals(this.readKey(b)),
+        resolveDuplicate: (existing, incoming) => {
+          const key = this.readKey(existing);
+          if (this.options.onDuplicate) return this.options.onDuplicate(existing, incoming, key);
+          throw new InputError(`duplicate key ${describeKey(key)} (records ${existing + 1} and ${incoming + 1})`);
+        },
+      });
+      if (index) return index;
+    }
+    throw new InputError(
+      `the keys collide in the index under ${SEED_ATTEMPTS} hash seeds (some key lands more than ${MAX_DISPLACEMENT} slots from home): ` +
+      'an input made to flood the hash table cannot be packed',
+    );
+  }
+
+  /** Recomputes every record's hash with this.seed, reading the keys back from the temporary file in order. */
+  private *rehash(): Generator<void> {
+    const chunk = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
+    const header = Buffer.allocUnsafe(RECORD_HEADER_SIZE);
+    for (let ordinal = 0; ordinal < this.table.count; ordinal++) {
+      if ((ordinal & 0xffff) === 0xffff) yield;
+      const at = this.table.offsets[ordinal];
+      fs.readSync(this.fd, header, 0, RECORD_HEADER_SIZE, at);
+      const keyLength = header.readUInt16LE(0);
+      fs.readSync(this.fd, chunk, 0, keyLength, at + RECORD_HEADER_SIZE);
+      this.table.hashes[ordinal] = murmur3(chunk, 0, keyLength, this.seed);
+    }
+  }
+
+  private complete(index: BuiltIndex): PackSummary {
+    if (index.dropped.length > 0) return this.compactInto(index.dropped);
+    const recordsLength = this.position - HEADER_SIZE;
     const padding = (INDEX_ALIGN - (this.position % INDEX_ALIGN)) % INDEX_ALIGN;
     const indexOffset = this.position + padding;
     if (padding > 0) this.writeRaw(Buffer.alloc(padding), false);
@@ -148,10 +203,14 @@ export class PackWriter {
     header.writeUInt32LE(this.recordsCrc, H.recordsCrc);
     header.writeUInt32LE(checksum(index.slots), H.indexCrc);
     header.writeUInt32LE(checksum(header.subarray(0, H.headerCrc)), H.headerCrc);
-    fs.writeSync(this.fd, header, 0, HEADER_SIZE, 0);
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
-    fs.renameSync(this.tempPath, this.outputPath);
+    try {
+      fs.writeSync(this.fd, header, 0, HEADER_SIZE, 0);
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      fs.renameSync(this.tempPath, this.outputPath);
+    } catch (error) {
+      throw writeError(this.outputPath, error);
+    }
     this.done = true;
     return { path: this.outputPath, records: this.table.count, fileSize, dropped: 0, recordsCrc: this.recordsCrc };
   }
@@ -177,7 +236,11 @@ export class PackWriter {
   private writeRaw(bytes: Uint8Array, isRecords = true): void {
     if (isRecords) this.recordsCrc = checksum(bytes, this.recordsCrc);
     let written = 0;
-    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    try {
+      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    } catch (error) {
+      throw writeError(this.outputPath, error);
+    }
   }
 
   private readRecordHeader(ordinal: number): { keyLength: number; valueLength: number } {

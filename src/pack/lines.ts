@@ -1,8 +1,11 @@
 // Splits a byte stream into lines without converting to strings: yields each line as
-// a Buffer view (CR before LF dropped) with its 1-based line number.
+// a Buffer view (CR before LF dropped) with its 1-based line number. A UTF-8 byte-order
+// mark at the very start is dropped. A line longer than a chunk is joined once, at its
+// end, so the work is linear in the line's length.
 
 const LF = 0x0a;
 const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export interface Line {
   bytes: Buffer;
@@ -10,29 +13,38 @@ export interface Line {
 }
 
 export async function* readLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line> {
-  let carry: Buffer | null = null;
+  /** Pieces of a line that began in an earlier chunk. */
+  let carry: Buffer[] = [];
+  let carried = 0;
   let number = 0;
+  let first = true;
   const line: Line = { bytes: Buffer.alloc(0), number: 0 };
+  const emit = (bytes: Buffer): Line => {
+    if (number === 0 && bytes.subarray(0, BOM.length).equals(BOM)) bytes = bytes.subarray(BOM.length);
+    line.bytes = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, -1) : bytes;
+    line.number = ++number;
+    return line;
+  };
   for await (const chunk of input) {
+    if (first && chunk.length === 0) continue;
+    first = false;
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(LF, start);
       if (newline < 0) break;
       let bytes = chunk.subarray(start, newline);
-      if (carry) {
-        bytes = Buffer.concat([carry, bytes]);
-        carry = null;
+      if (carried > 0) {
+        bytes = Buffer.concat([...carry, bytes], carried + bytes.length);
+        carry = [];
+        carried = 0;
       }
-      line.bytes = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, -1) : bytes;
-      line.number = ++number;
-      yield line;
+      yield emit(bytes);
       start = newline + 1;
     }
-    if (start < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) {
+      carry.push(chunk.subarray(start));
+      carried += chunk.length - start;
+    }
   }
-  if (carry && carry.length > 0) {
-    line.bytes = carry[carry.length - 1] === CR ? carry.subarray(0, -1) : carry;
-    line.number = ++number;
-    yield line;
-  }
+  if (carried > 0) yield emit(Buffer.concat(carry, carried));
 }

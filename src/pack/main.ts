@@ -1,15 +1,17 @@
 // bin/pack: imports TSV or NDJSON records into a packed data file, streaming the input;
-// any bad line stops the import with its line number and leaves no output behind.
+// any bad line, write error or signal stops the import and leaves no output behind.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runMain } from '../cli.ts';
 import { InputError } from '../errors.ts';
+import { checkOutputFile, reasonOf } from '../files.ts';
+import { cleanupOnSignal } from '../signals.ts';
 import { recordProblem } from '../format/layout.ts';
 import { PackWriter, describeKey } from '../format/writer.ts';
 import { readLines } from './lines.ts';
-import { type LineParser, ndjsonParser, separatedParser } from './records.ts';
+import { type LineParser, type Record as ParsedRecord, ndjsonParser, separatedParser } from './records.ts';
 
 const FORMAT_BY_EXTENSION: { [ext: string]: 'tsv' | 'ndjson' } = {
   '.tsv': 'tsv', '.txt': 'tsv', '.ndjson': 'ndjson', '.jsonl': 'ndjson',
@@ -59,6 +61,7 @@ program.action((input: string, opts) => runMain('pack', async () => {
   if (opts.base64 && format !== 'ndjson') throw new InputError('--base64 applies to ndjson input only');
   const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? 0x09) : ndjsonParser(Boolean(opts.base64));
   if (input !== '-' && !fs.existsSync(input)) throw new InputError(`cannot open ${input}: no such file`);
+  checkOutputFile(opts.output, [input]);
 
   const lines = new LineNumbers();
   const writer = new PackWriter(opts.output, {
@@ -68,31 +71,26 @@ program.action((input: string, opts) => runMain('pack', async () => {
       throw new InputError(`duplicate key ${describeKey(key)} on lines ${lines.at(existing)} and ${lines.at(incoming)} (use --dedupe first|last to keep one)`);
     },
   });
-  const onSignal = () => {
-    writer.abort();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const stopWatching = cleanupOnSignal(() => writer.abort());
   const started = performance.now();
+  const name = input === '-' ? 'stdin' : input;
   try {
     const stream = input === '-' ? process.stdin : fs.createReadStream(input, { highWaterMark: 1 << 20 });
-    for await (const line of readLines(stream)) {
+    for await (const line of readInput(readLines(stream), name)) {
       if (line.bytes.length === 0) continue;
-      let problem: string | null;
+      let record: ParsedRecord;
       try {
-        const record = parse(line.bytes);
-        problem = recordProblem(record.key.length, record.value.length);
-        if (problem === null) {
-          writer.add(record.key, record.value);
-          lines.push(line.number);
-        }
+        record = parse(line.bytes);
+        const problem = recordProblem(record.key.length, record.value.length);
+        if (problem !== null) throw new InputError(problem);
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
-        problem = error.message;
+        throw new InputError(`${name}:${line.number}: ${error.message}`);
       }
-      if (problem !== null) throw new InputError(`${input === '-' ? 'stdin' : input}:${line.number}: ${problem}`);
+      writer.add(record.key, record.value); // its errors name the output, not this line
+      lines.push(line.number);
     }
-    const summary = writer.finish();
+    const summary = await writer.finishAsync();
     if (!opts.quiet) {
       const dropped = summary.dropped ? ` (${summary.dropped} duplicate keys dropped)` : '';
       process.stderr.write(
@@ -102,13 +100,20 @@ program.action((input: string, opts) => runMain('pack', async () => {
     }
   } catch (error) {
     writer.abort();
-    if ((error as NodeJS.ErrnoException).code && !(error instanceof InputError)) {
-      throw new InputError(`cannot read ${input}: ${(error as Error).message}`);
-    }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    stopWatching();
   }
 }));
+
+/** The input's lines; a failure to read it becomes one line that blames the input. */
+async function* readInput<T>(lines: AsyncGenerator<T>, name: string): AsyncGenerator<T> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read ${name}: ${reasonOf(error)}`);
+  }
+}
 
 await program.parseAsync();
