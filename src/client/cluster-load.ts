@@ -15,7 +15,8 @@ export async function runClusterLoad(options: LoadOptions, map: ClusterMap, data
   const random = seedrandom.alea(`${options.seed}/cluster`);
   const tally = new Tally(options.intervalMs);
   const missKeys = makeMissKeys(data, random);
-  const clients = await Promise.all(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [])));
+  const timeouts = { connectTimeoutMs: options.connectTimeoutMs, timeoutMs: options.timeoutMs };
+  const clients = await Promise.all(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], timeouts)));
   const budget = options.warmup + options.requests;
   let issued = 0;
   let completed = 0;

@@ -1,6 +1,8 @@
 // The client library: connect() gives a connection whose calls are pipelined and
-// resolve in order; ERROR frames reject with RokvError, a lost connection rejects
-// everything outstanding.
+// resolve in order; ERROR frames reject with RokvError; a lost connection, a protocol
+// error (unknown status, an answer nobody asked for, a PING or INFO answered with
+// anything but OK) or a request unanswered for the response timeout rejects
+// everything outstanding and closes the connection.
 
 import net from 'node:net';
 import {
@@ -10,9 +12,16 @@ import {
 import { FrameDecoder, type FrameHandler } from '../protocol/rokv/decoder.ts';
 import { encodeFrame } from '../protocol/rokv/frames.ts';
 
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 10_000;
+
 export interface ConnectOptions {
   host?: string;
   port?: number;
+  /** Give up connecting after this many ms (default 5000). */
+  connectTimeoutMs?: number;
+  /** Fail the connection when a request has waited this many ms with no answer arriving (default 10000; 0 = never). */
+  timeoutMs?: number;
 }
 
 /** An ERROR frame from the server. */
@@ -34,8 +43,11 @@ function errorFrom(bytes: Buffer, start: number, end: number): RokvError {
 }
 
 interface Pending {
+  /** OK: the payload; NOT_FOUND: null (only GET may be answered so). */
   resolve: (payload: Buffer | null) => void;
   reject: (error: Error) => void;
+  /** The op asked: PING and INFO must be answered OK. */
+  op: number;
 }
 
 export class RokvConnection implements FrameHandler {
@@ -44,9 +56,15 @@ export class RokvConnection implements FrameHandler {
   private readonly pending: Pending[] = [];
   private head = 0;
   private failure: Error | null = null;
+  private readonly timeoutMs: number;
+  /** Runs while requests wait; refreshed by every answer. */
+  private timer: NodeJS.Timeout | null = null;
+  private readonly label: string;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, options: { timeoutMs?: number; label?: string } = {}) {
     this.socket = socket;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+    this.label = options.label ?? 'the server';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
     socket.on('error', (error) => this.fail(new Error(`connection lost: ${error.message}`)));
@@ -65,20 +83,33 @@ export class RokvConnection implements FrameHandler {
 
   async info(): Promise<Record<string, unknown>> {
     const payload = (await this.send(OP_INFO, Buffer.alloc(0))) as Buffer;
-    return JSON.parse(payload.toString('utf8'));
+    let info: unknown;
+    try {
+      info = JSON.parse(payload.toString('utf8'));
+    } catch {
+      info = null;
+    }
+    if (typeof info !== 'object' || info === null || Array.isArray(info)) {
+      const error = new Error('protocol error: the INFO answer is not a JSON object');
+      this.fail(error);
+      throw error;
+    }
+    return info as Record<string, unknown>;
   }
 
-  /** Any op with any payload: OK resolves with the payload, NOT_FOUND with null. */
+  /** Any op with any payload: OK resolves with the payload, NOT_FOUND (GET only) with null. */
   send(op: number, payload: Uint8Array): Promise<Buffer | null> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      if (this.head === this.pending.length) this.armTimer();
+      this.pending.push({ resolve, reject, op });
       this.socket.write(encodeFrame(op, payload));
     });
   }
 
-  /** Closes after the outstanding calls are answered. */
+  /** Closes after the outstanding calls are answered; later calls fail with "closed by the client". */
   async close(): Promise<void> {
+    this.failure ??= new Error('connection closed by the client (close() was called)');
     if (this.socket.destroyed) return;
     await new Promise<void>((resolve) => {
       this.socket.once('close', () => resolve());
@@ -87,14 +118,20 @@ export class RokvConnection implements FrameHandler {
   }
 
   destroy(): void {
+    this.failure ??= new Error('connection closed by the client (destroy() was called)');
     this.socket.destroy();
   }
 
   onFrame(status: number, bytes: Buffer, start: number, end: number): boolean {
     const call = this.pending[this.head];
     if (call === undefined) {
-      // BUSY comes unasked, right after accept.
-      this.fail(status === STATUS_ERROR && end > start ? errorFrom(bytes, start, end) : new Error('protocol error: a response with no request'));
+      // BUSY comes unasked, right after accept; anything else unasked breaks the stream.
+      this.fail(status === STATUS_ERROR && end > start ? errorFrom(bytes, start, end) : new Error('protocol error: an answer to no request'));
+      return false;
+    }
+    if (status !== STATUS_OK && status !== STATUS_ERROR && !(status === STATUS_NOT_FOUND && call.op === OP_GET)) {
+      const what = status === STATUS_NOT_FOUND ? `NOT_FOUND in answer to op 0x0${call.op}` : `unknown status 0x${status.toString(16)}`;
+      this.fail(new Error(`protocol error: ${what}`));
       return false;
     }
     this.pending[this.head++] = undefined as unknown as Pending;
@@ -102,13 +139,11 @@ export class RokvConnection implements FrameHandler {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
+    if (this.head === this.pending.length) this.clearTimer();
+    else this.timer?.refresh();
     if (status === STATUS_OK) call.resolve(bytes.subarray(start, end));
     else if (status === STATUS_NOT_FOUND) call.resolve(null);
-    else if (status === STATUS_ERROR) call.reject(errorFrom(bytes, start, end));
-    else {
-      call.reject(new Error(`protocol error: unknown status 0x${status.toString(16)}`));
-      this.fail(new Error('connection closed after a protocol error'));
-    }
+    else call.reject(errorFrom(bytes, start, end));
     return true;
   }
 
@@ -116,8 +151,23 @@ export class RokvConnection implements FrameHandler {
     this.fail(new Error(`protocol error: response frame length ${length}`));
   }
 
+  private armTimer(): void {
+    if (this.timeoutMs <= 0) return;
+    if (this.timer) this.timer.refresh();
+    else {
+      this.timer = setTimeout(() => this.fail(new Error(`no answer from ${this.label} within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+      this.timer.unref();
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   private fail(error: Error): void {
     this.failure ??= error;
+    this.clearTimer();
     this.decoder.stop();
     const waiting = this.pending.slice(this.head);
     this.pending.length = 0;
@@ -128,12 +178,25 @@ export class RokvConnection implements FrameHandler {
 }
 
 export function connect(options: ConnectOptions = {}): Promise<RokvConnection> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const label = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`cannot connect to ${label}: no answer within ${connectTimeoutMs / 1000} s`));
+    }, connectTimeoutMs);
     socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(new RokvConnection(socket));
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(new RokvConnection(socket, { timeoutMs: options.timeoutMs, label }));
     });
-    socket.once('error', reject);
+    const onError = (error: Error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot connect to ${label}: ${error.message}`));
+    };
+    socket.once('error', onError);
   });
 }

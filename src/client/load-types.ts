@@ -17,6 +17,10 @@ export interface WorkerTask {
   missRatio: number;
   seed: string;
   intervalMs: number;
+  /** Give up connecting after this many ms. */
+  connectTimeoutMs: number;
+  /** A connection whose requests see no answer for this many ms is lost (0 = never). */
+  timeoutMs: number;
 }
 
 export interface Example {

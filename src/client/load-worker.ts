@@ -6,7 +6,7 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import seedrandom from 'seedrandom';
 import { DataFile } from '../format/data-file.ts';
-import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
+import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import type { FrameHandler } from '../protocol/rokv/decoder.ts';
 import { Output } from '../protocol/output.ts';
 import type { WorkerTask } from './load-types.ts';
@@ -52,6 +52,8 @@ class LoadConnection implements FrameHandler {
   private tail = 0;
   private inFlight = 0;
   private done = false;
+  /** When the last answer arrived (the response timeout counts from it, or from the oldest request). */
+  private lastAnswerAt = 0;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
@@ -97,8 +99,21 @@ class LoadConnection implements FrameHandler {
     this.inFlight++;
   }
 
+  /** Lost when requests are waiting and nothing has arrived for the timeout. */
+  checkTimeout(now: number): void {
+    if (this.done || this.inFlight === 0) return;
+    if (now - Math.max(this.lastAnswerAt, this.sentAt[this.head]) > task.timeoutMs) {
+      this.lost(`no answer for ${task.timeoutMs / 1000} s (${this.inFlight} requests waiting)`);
+    }
+  }
+
   onFrame(status: number, bytes: Buffer, start: number, end: number): boolean {
+    if (status !== STATUS_OK && status !== STATUS_NOT_FOUND && status !== STATUS_ERROR) {
+      this.lost(`protocol error: unknown status 0x${status.toString(16).padStart(2, '0')}`);
+      return false;
+    }
     const now = performance.now();
+    this.lastAnswerAt = now;
     const asked = this.asked[this.head];
     const sentAt = this.sentAt[this.head];
     this.head = this.head + 1 === this.asked.length ? 0 : this.head + 1;
@@ -147,6 +162,10 @@ function report(): void {
 function open(): Promise<LoadConnection> {
   return new Promise((resolve, reject) => {
     let connection: LoadConnection | null = null;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${task.connectTimeoutMs / 1000} s`));
+    }, task.connectTimeoutMs);
     const socket = net.connect({
       host: task.host,
       port: task.port,
@@ -160,12 +179,16 @@ function open(): Promise<LoadConnection> {
       },
     });
     socket.once('connect', () => {
+      clearTimeout(timer);
       connection = new LoadConnection(socket);
       socket.on('error', (error) => connection?.lost(error.message));
       socket.on('close', () => connection?.lost('closed by the server'));
       resolve(connection);
     });
-    socket.once('error', reject);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -174,6 +197,12 @@ const connections = await Promise.all(Array.from({ length: task.connections }, o
   process.exit(1);
 });
 openConnections = connections.length;
+if (task.timeoutMs > 0) {
+  setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.checkTimeout(now);
+  }, Math.min(1000, task.timeoutMs / 4)).unref();
+}
 parentPort?.postMessage({ type: 'ready' });
 parentPort?.once('message', () => {
   const now = performance.now();

@@ -26,6 +26,10 @@ export interface LoadOptions {
   missRatio: number;
   seed: string;
   intervalMs: number;
+  /** Give up connecting after this many ms. */
+  connectTimeoutMs: number;
+  /** A connection whose requests see no answer for this many ms is lost (0 = never). */
+  timeoutMs: number;
   /** Route by this cluster map to `servers` (servers[i] serves shard i) instead of one server. */
   cluster?: ClusterMap;
   servers?: ServerAddress[];
@@ -122,6 +126,8 @@ async function runWorkers(options: LoadOptions, threads: number, data: DataFile,
       missRatio: options.missRatio,
       seed: `${options.seed}/${i}`,
       intervalMs: options.intervalMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      timeoutMs: options.timeoutMs,
       progress,
       index: i,
     };

@@ -38,6 +38,8 @@ const program = new Command('client')
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
   .option('--cluster <map.json>', 'route GETs over a sharded cluster (the file argument is the unsharded data file)')
   .option('--servers <list>', 'with --cluster: host:port of each shard, in shard order', parseServerList)
+  .option('--connect-timeout <seconds>', 'give up connecting after this long', parseNumberIn(0.1, 3600), 5)
+  .option('--timeout <seconds>', 'a connection whose requests get no answer this long is lost, and the run fails (0 = wait forever)', parseNumberIn(0, 86_400), 10)
   .option('--json', 'print one JSON object on stdout instead of the table')
   .option('--report <file.html>', 'write a self-contained HTML page with latency charts')
   .showHelpAfterError();
@@ -62,6 +64,8 @@ program.action((file: string, opts) => runMain('client', async () => {
     missRatio: opts.missRatio,
     seed: opts.seed,
     intervalMs: INTERVAL_MS,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    timeoutMs: opts.timeout * 1000,
     cluster: opts.cluster ? readClusterMap(opts.cluster) : undefined,
     servers: opts.servers,
     onProgress: live

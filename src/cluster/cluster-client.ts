@@ -1,8 +1,10 @@
 // The cluster client library: routes each GET to the shard that owns the key on the
-// ring, and when that server is unreachable or its connection drops, to the next
-// replica; counts failovers. Refuses servers that serve another map or shard.
+// ring, and when that server is unreachable, busy (BUSY), silent past the timeout or
+// its connection drops, to the next replica; counts failovers. Refuses servers that
+// serve another map or shard.
 
-import { RokvConnection, RokvError, connect } from '../client/connection.ts';
+import { type ConnectOptions, RokvConnection, RokvError, connect } from '../client/connection.ts';
+import { ERR_BUSY } from '../protocol/rokv/constants.ts';
 import { InputError } from '../errors.ts';
 import { type ClusterMap, ringOf } from './map.ts';
 import type { Ring } from './ring.ts';
@@ -34,18 +36,19 @@ export class ClusterClient {
   }
 
   /** Connects to every server (servers[i] serves shard i); unreachable ones start down. */
-  static async connect(map: ClusterMap, servers: ServerAddress[]): Promise<ClusterClient> {
+  static async connect(map: ClusterMap, servers: ServerAddress[], timeouts: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs'> = {}): Promise<ClusterClient> {
     if (servers.length !== map.shards.length) {
       throw new InputError(`cluster ${map.id} has ${map.shards.length} shards but ${servers.length} servers were given`);
     }
     const attempts = await Promise.allSettled(servers.map(async (address, shard) => {
       let connection: RokvConnection;
+      let info: Record<string, unknown>;
       try {
-        connection = await connect(address);
+        connection = await connect({ ...address, ...timeouts });
+        info = await connection.info();
       } catch {
-        return null;
+        return null; // unreachable, busy or silent: down, its replicas serve
       }
-      const info = await connection.info();
       if (info.cluster !== map.id || info.shard !== shard) {
         connection.destroy();
         throw new InputError(`${address.host}:${address.port} serves ${info.cluster === undefined ? 'no cluster shard' : `shard ${info.shard} of cluster ${info.cluster}`}, expected shard ${shard} of cluster ${map.id}`);
@@ -79,8 +82,9 @@ export class ClusterClient {
         if (i > 0) this.failovers++;
         return value;
       } catch (error) {
-        if (error instanceof RokvError) throw error;
-        this.connections[replicas[i]] = null; // lost: later keys go straight to the next replica
+        if (error instanceof RokvError && error.code !== ERR_BUSY) throw error;
+        connection.destroy();
+        this.connections[replicas[i]] = null; // lost or busy: later keys go straight to the next replica
       }
     }
     throw new Error(`no replica of the key is reachable (shards ${replicas.join(', ')} are down)`);

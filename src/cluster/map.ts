@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { checksum } from '../format/checksum.ts';
 import type { DataFile } from '../format/data-file.ts';
-import { Ring } from './ring.ts';
+import { MAX_SHARDS, MAX_VNODES, Ring } from './ring.ts';
 
 export const CLUSTER_MAP_VERSION = 1;
 
@@ -46,11 +46,40 @@ export function readClusterMap(file: string): ClusterMap {
     throw new InputError(`cannot read cluster map ${file}: ${(error as Error).message}`);
   }
   const ok = map && map.rokv_cluster === CLUSTER_MAP_VERSION && Array.isArray(map.shards) && map.shards.length > 0 &&
-    map.ring?.hash === 'murmur3_32' && Number.isInteger(map.ring.seed) && Number.isInteger(map.ring.vnodes) &&
-    Number.isInteger(map.replicas) && map.replicas >= 1 && map.shards.every((s, i) => s.id === i && typeof s.file === 'string');
+    map.ring?.hash === 'murmur3_32' && map.shards.every((s, i) => s?.id === i && typeof s.file === 'string');
   if (!ok) throw new InputError(`${file} is not a rokv cluster map (version ${CLUSTER_MAP_VERSION})`);
+  const count = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
+  const problem =
+    map.shards.length > MAX_SHARDS ? `${map.shards.length} shards (at most ${MAX_SHARDS})`
+      : !count(map.ring.vnodes, MAX_VNODES) || map.ring.vnodes < 1 ? `ring.vnodes ${JSON.stringify(map.ring.vnodes)} (1 to ${MAX_VNODES})`
+        : !count(map.ring.seed, 0xffffffff) ? `ring.seed ${JSON.stringify(map.ring.seed)} (a 32-bit unsigned integer)`
+          : !count(map.replicas, map.shards.length) || map.replicas < 1 ? `replicas ${JSON.stringify(map.replicas)} (1 to the ${map.shards.length} shards)`
+            : !count(map.source?.records, Number.MAX_SAFE_INTEGER) ? 'source.records'
+              : map.shards.find((s) => !count(s.records, Number.MAX_SAFE_INTEGER) || !count(s.bytes, Number.MAX_SAFE_INTEGER) || !count(s.records_crc, 0xffffffff))
+                ? 'a shard\'s records, bytes or records_crc' : null;
+  if (problem) throw new InputError(`${file}: absurd cluster map: ${problem}`);
   if (mapId(map) !== map.id) throw new InputError(`${file}: cluster map id ${map.id} does not match its content (edited by hand?)`);
   return map;
+}
+
+/**
+ * Checks that every key of a shard's file is placed on that shard by the map's ring
+ * (with its replicas): a map whose ring was edited, id recomputed, would otherwise
+ * be served and answer NOT_FOUND for keys it sends elsewhere.
+ */
+export function checkShardKeys(map: ClusterMap, entry: ShardEntry, dataFile: string, data: DataFile): void {
+  const ring = ringOf(map);
+  for (let record = data.firstRecord; record < data.recordsEnd; record = data.nextRecord(record)) {
+    const start = data.keyStart(record);
+    const end = start + data.keyLength(record);
+    const owners = ring.replicasOf(data.bytes, map.replicas, start, end);
+    if (!owners.includes(entry.id)) {
+      const key = data.bytes.subarray(start, end);
+      throw new InputError(
+        `${dataFile} holds key ${JSON.stringify(key.toString('latin1'))}, which cluster ${map.id} places on shard${owners.length > 1 ? 's' : ''} ${owners.join(', ')}, not shard ${entry.id}: the map does not describe this file`,
+      );
+    }
+  }
 }
 
 /** The shard entry a loaded data file is, or a clear error. */

@@ -6,6 +6,9 @@ import { murmur3 } from '../format/hash.ts';
 
 export const DEFAULT_VNODES = 160;
 export const RING_SEED = 0x72696e67; // "ring"
+/** Bounds every tool and the library hold to: past them a ring is absurd (and would eat memory). */
+export const MAX_SHARDS = 1000;
+export const MAX_VNODES = 10_000;
 
 export class Ring {
   readonly shardCount: number;
@@ -16,6 +19,8 @@ export class Ring {
   private readonly owners: Uint16Array;
 
   constructor(shardCount: number, vnodes = DEFAULT_VNODES, seed = RING_SEED) {
+    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS) throw new RangeError(`a ring has 1 to ${MAX_SHARDS} shards, not ${shardCount}`);
+    if (!Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) throw new RangeError(`a ring has 1 to ${MAX_VNODES} points per shard, not ${vnodes}`);
     this.shardCount = shardCount;
     this.vnodes = vnodes;
     this.seed = seed;

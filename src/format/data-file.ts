@@ -130,19 +130,30 @@ export class DataFile {
     return this.bytes.subarray(start, start + this.valueLength(record));
   }
 
-  /** Value of a key as a view, or null when absent. */
-  get(key: Uint8Array): Buffer | null {
-    const record = this.find(key, 0, key.length);
+  /** Value of a key (bytes, or a string taken as UTF-8, as the client does) as a view, or null when absent. */
+  get(key: Uint8Array | string): Buffer | null {
+    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    const record = this.find(bytes, 0, bytes.length);
     return record < 0 ? null : this.value(record);
+  }
+
+  /** The first record's offset; records run while the offset is below recordsEnd. */
+  get firstRecord(): number {
+    return HEADER_SIZE;
+  }
+
+  /** The offset of the record after this one. */
+  nextRecord(record: number): number {
+    return record + RECORD_HEADER_SIZE + this.keyLength(record) + this.valueLength(record);
   }
 
   /** Offsets of all records in file order. */
   recordOffsets(): Float64Array {
     const offsets = new Float64Array(this.recordCount);
-    let at = HEADER_SIZE;
+    let at = this.firstRecord;
     for (let i = 0; i < offsets.length; i++) {
       offsets[i] = at;
-      at += RECORD_HEADER_SIZE + this.keyLength(at) + this.valueLength(at);
+      at = this.nextRecord(at);
     }
     return offsets;
   }

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { readClusterMap, shardOf } from '../cluster/map.ts';
+import { checkShardKeys, readClusterMap, shardOf } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
@@ -106,6 +106,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   if (opts.cluster) {
     const map = readClusterMap(opts.cluster);
     const shard = shardOf(map, opts.cluster, file, data);
+    checkShardKeys(map, shard, file, data);
     Object.assign(extraInfo, { cluster: map.id, shard: shard.id, shards: map.shards.length });
   }
   const loadSeconds = (performance.now() - started) / 1000;
