@@ -12,7 +12,8 @@ import { murmur3 } from '../src/format/hash.ts';
 import { DEFAULT_HASH_SEED, H, MAX_DISPLACEMENT, homeSlot, slotCountFor } from '../src/format/layout.ts';
 import { loadDataFile } from '../src/format/load.ts';
 import { readLines } from '../src/pack/lines.ts';
-import { ROOT, packRecords, runBin, tempDir } from './helpers.ts';
+import { PackWriter } from '../src/format/writer.ts';
+import { ROOT, packRecords, runBin, runTool, tempDir } from './helpers.ts';
 import { startServer } from './server-helpers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,6 +165,23 @@ describe('output paths', () => {
     }
   });
 
+  it('a read-only folder, and the generator into a missing one', () => {
+    const dir = tempDir();
+    const ro = path.join(dir, 'ro');
+    fs.mkdirSync(ro);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]);
+    try {
+      const run = runBin('pack', [path.join(ROOT, 'data', 'fixture.tsv'), '-o', path.join(ro, 'x.data')]);
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim()).toBe(`pack: cannot write ${path.join(ro, 'x.data')}: folder ${ro} is not writable (read-only file system)`);
+    } finally {
+      execFileSync('umount', [ro]);
+    }
+    const generated = runTool('tools/generate.ts', ['--count', '10', '-o', path.join(dir, 'nope', 'x.data')]);
+    expect(generated.status).toBe(2);
+    expect(generated.stderr.trim()).toBe(`generate: cannot write ${path.join(dir, 'nope', 'x.data')}: folder ${path.join(dir, 'nope')} does not exist`);
+  });
+
   it('client --report that fails after the run prints the results first, then one line, exit 1', async () => {
     const server = await startServer(path.join(ROOT, 'data', 'fixture.data'));
     const dir = tempDir();
@@ -185,6 +203,16 @@ describe('output paths', () => {
 });
 
 describe('signals and FIFOs', () => {
+  it('the index build gives the event loop turns, so a signal is handled during it, not after', async () => {
+    const writer = new PackWriter(path.join(tempDir(), 'big.data'));
+    for (let i = 0; i < 600_000; i++) writer.add(Buffer.from(`key-${i}`), Buffer.from('v'));
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await writer.finishAsync();
+    clearInterval(ticker);
+    expect(turns).toBeGreaterThan(0);
+  });
+
   for (const signal of ['SIGHUP', 'SIGQUIT', 'SIGINT', 'SIGTERM'] as const) {
     it(`${signal} during pack leaves no temporary file and ends pack by that signal`, async () => {
       const dir = tempDir();
