@@ -13,7 +13,7 @@ import { DEFAULT_HASH_SEED, H, MAX_DISPLACEMENT, homeSlot, slotCountFor } from '
 import { loadDataFile } from '../src/format/load.ts';
 import { readLines } from '../src/pack/lines.ts';
 import { PackWriter } from '../src/format/writer.ts';
-import { ROOT, packRecords, runBin, runTool, tempDir } from './helpers.ts';
+import { ROOT, cut, packRecords, runBin, runTool, tempDir } from './helpers.ts';
 import { startServer } from './server-helpers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,13 +66,7 @@ describe('lines', () => {
       fc.array(fc.nat(), { maxLength: 40 }),
       async (lines, cuts) => {
         const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let last = 0;
-        for (const p of [...points, bytes.length]) {
-          chunks.push(bytes.subarray(last, p));
-          last = p;
-        }
+        const chunks = cut(bytes, cuts);
         const got: string[] = [];
         for await (const line of readLines((async function* () { yield* chunks; })())) got.push(line.bytes.toString('latin1'));
         expect(got).toEqual(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).map((l, i) => (i === 0 && l.startsWith('\xef\xbb\xbf') ? l.slice(3) : l)));

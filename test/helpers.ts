@@ -29,3 +29,16 @@ export function runBin(name: string, args: string[], input?: string | Buffer): S
 export function runTool(script: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [path.join(ROOT, script), ...args], { encoding: 'utf8', cwd: ROOT });
 }
+
+/** bytes split into chunks at the given positions (taken modulo its length + 1). */
+export function cut(bytes: Buffer, positions: number[]): Buffer[] {
+  const cuts = [...new Set(positions.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let last = 0;
+  for (const c of cuts) {
+    chunks.push(bytes.subarray(last, c));
+    last = c;
+  }
+  chunks.push(bytes.subarray(last));
+  return chunks;
+}

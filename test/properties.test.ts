@@ -8,7 +8,7 @@ import { FormatError } from '../src/errors.ts';
 import { DataFile } from '../src/format/data-file.ts';
 import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
 import { encodeFrame } from '../src/protocol/rokv/frames.ts';
-import { packRecords } from './helpers.ts';
+import { cut, packRecords } from './helpers.ts';
 
 const MAX_PAYLOAD = 65_535;
 
@@ -34,17 +34,6 @@ function decodeAll(chunks: Buffer[], pauseAt: Set<number>): Decoded[] {
   return out;
 }
 
-function cut(bytes: Buffer, positions: number[]): Buffer[] {
-  const cuts = [...new Set(positions.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let last = 0;
-  for (const c of cuts) {
-    chunks.push(bytes.subarray(last, c));
-    last = c;
-  }
-  chunks.push(bytes.subarray(last));
-  return chunks;
-}
 
 const frameArb = fc.record({ kind: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 600 }) });
 

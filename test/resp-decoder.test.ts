@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ArgList, MAX_BULK_LENGTH, MAX_INLINE_BYTES, MAX_REQUEST_BYTES, RespDecoder } from '../src/protocol/resp/decoder.ts';
+import { cut } from './helpers.ts';
 import { command } from './resp-helpers.ts';
 
 interface Result {
@@ -30,17 +31,6 @@ function decodeAll(chunks: Buffer[], pauseAt = new Set<number>()): Result {
     while (decoder.paused) decoder.resume();
   }
   return { commands, errors, decoder };
-}
-
-function cut(bytes: Buffer, positions: number[]): Buffer[] {
-  const cuts = [...new Set(positions.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let last = 0;
-  for (const at of [...cuts, bytes.length]) {
-    chunks.push(bytes.subarray(last, at));
-    last = at;
-  }
-  return chunks;
 }
 
 const hex = (args: (string | Buffer)[]) => args.map((a) => Buffer.from(a).toString('hex'));

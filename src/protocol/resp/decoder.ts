@@ -5,7 +5,8 @@
 // resumes where parsing stopped; only the bytes the command still needs are copied.
 // Limits are checked before anything is buffered.
 
-import { type Budget, UNLIMITED } from '../budget.ts';
+import type { Budget } from '../budget.ts';
+import { HeldInput } from '../held-input.ts';
 
 /** Largest bulk argument. Keys are at most 65,535 bytes, so this costs nothing real. */
 export const MAX_BULK_LENGTH = 64 * 1024;
@@ -94,18 +95,9 @@ export interface CommandHandler {
 const INCOMPLETE = -1;
 const STOPPED = -2;
 
-export class RespDecoder {
+export class RespDecoder extends HeldInput {
   readonly args = new ArgList();
-  paused = false;
   private readonly handler: CommandHandler;
-  private readonly budget: Budget;
-  /** Bytes of partial charged to the budget. */
-  private charged = 0;
-  private stopped = false;
-  /** Input not yet decoded because the handler paused. */
-  private held: Buffer = EMPTY;
-  /** The unfinished command's bytes, from its first byte, when one spans chunks. */
-  private partial: Buffer | null = null;
   /** An unfinished command sits in partial[0, fill). */
   private pending = false;
   private fill = 0;
@@ -117,46 +109,15 @@ export class RespDecoder {
   /** Length of the bulk argument whose bytes are awaited; -1 while its `$` line is awaited. */
   private bulk = -1;
 
-  constructor(handler: CommandHandler, budget: Budget = UNLIMITED) {
+  constructor(handler: CommandHandler, budget?: Budget) {
+    super(budget, () => handler.onBufferLimit?.());
     this.handler = handler;
-    this.budget = budget;
-  }
-
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
-    if (this.paused) {
-      this.held = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
-      return;
-    }
-    this.decode(chunk);
-  }
-
-  resume(): void {
-    this.paused = false;
-    const held = this.held;
-    this.held = EMPTY;
-    if (held.length > 0 && !this.stopped) this.decode(held);
   }
 
   /** Stops for good and gives back what it buffered. */
-  stop(): void {
-    this.stopped = true;
-    this.held = EMPTY;
+  override stop(): void {
     this.pending = false;
-    this.setPartial(null);
-  }
-
-  /** Swaps the partial buffer, moving its charge; false (decoder stopped) if the budget refused. */
-  private setPartial(buffer: Buffer | null): boolean {
-    const size = buffer === null ? 0 : buffer.length;
-    if (!this.budget.recharge(this.charged, size)) {
-      this.stop();
-      this.handler.onBufferLimit?.();
-      return false;
-    }
-    this.charged = size;
-    this.partial = buffer;
-    return true;
+    super.stop();
   }
 
   /** Bytes buffered for an unfinished command. */
@@ -164,7 +125,7 @@ export class RespDecoder {
     return this.pending ? this.fill : 0;
   }
 
-  private decode(chunk: Buffer): void {
+  protected decode(chunk: Buffer): void {
     let pos = 0;
     if (this.pending) {
       pos = this.continuePartial(chunk);
@@ -180,10 +141,7 @@ export class RespDecoder {
         return;
       }
       pos = result;
-      if (this.paused) {
-        if (pos < end) this.held = chunk.subarray(pos);
-        return;
-      }
+      if (this.paused) return this.pauseAt(chunk, pos);
     }
   }
 
@@ -272,7 +230,7 @@ export class RespDecoder {
       const more = this.handler.onCommand(this.args);
       this.args.buf = EMPTY;
       if (this.stopped) return STOPPED;
-      if (!more) this.paused = true;
+      if (!more) this.paused = true; // decode() holds the rest of the chunk
     }
     return next;
   }
@@ -335,7 +293,7 @@ export class RespDecoder {
         this.fill = 0;
         if (partial.length > MAX_INLINE_BYTES) this.setPartial(null); // keep only a small one for reuse
         if (this.paused) {
-          if (pos < chunk.length) this.held = chunk.subarray(pos);
+          this.pauseAt(chunk, pos);
           return INCOMPLETE;
         }
         return pos;

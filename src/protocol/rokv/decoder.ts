@@ -2,7 +2,8 @@
 // byte, many frames per chunk, and a handler that can pause it (backpressure).
 // Only the bytes of an unfinished frame are ever copied.
 
-import { type Budget, UNLIMITED } from '../budget.ts';
+import type { Budget } from '../budget.ts';
+import { HeldInput } from '../held-input.ts';
 import { FRAME_HEADER_SIZE, LENGTH_SIZE } from './constants.ts';
 
 export interface FrameHandler {
@@ -17,68 +18,20 @@ export interface FrameHandler {
   onBufferLimit?(): void;
 }
 
-const EMPTY = Buffer.alloc(0);
 /** First room for an unfinished frame: an idle half frame costs about its own bytes. */
 const MIN_PARTIAL_ROOM = 256;
 
-export class FrameDecoder {
+export class FrameDecoder extends HeldInput {
   private readonly handler: FrameHandler;
   private readonly maxPayload: number;
-  private readonly budget: Budget;
-  /** Bytes of partial charged to the budget. */
-  private charged = 0;
-  /** An unfinished frame: its bytes so far (a length header, or the whole frame's room). */
-  private partial: Buffer | null = null;
   private partialFill = 0;
   /** Total bytes of the unfinished frame, length header included. */
   private partialLength = 0;
   private readonly lengthBytes = Buffer.alloc(LENGTH_SIZE);
-  /** Input not yet decoded because the handler paused. */
-  private held: Buffer = EMPTY;
-  private stopped = false;
-  paused = false;
-
-  constructor(handler: FrameHandler, maxPayload: number, budget: Budget = UNLIMITED) {
+  constructor(handler: FrameHandler, maxPayload: number, budget?: Budget) {
+    super(budget, () => handler.onBufferLimit?.());
     this.handler = handler;
     this.maxPayload = maxPayload;
-    this.budget = budget;
-  }
-
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
-    if (this.paused) {
-      this.held = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
-      return;
-    }
-    this.decode(chunk);
-  }
-
-  /** Continues after a pause with the input held back. */
-  resume(): void {
-    this.paused = false;
-    const held = this.held;
-    this.held = EMPTY;
-    if (held.length > 0 && !this.stopped) this.decode(held);
-  }
-
-  /** Stops for good and gives back what it buffered. */
-  stop(): void {
-    this.stopped = true;
-    this.held = EMPTY;
-    this.setPartial(null);
-  }
-
-  /** Swaps the unfinished frame's buffer, moving its charge; false (decoder stopped) if the budget refused. */
-  private setPartial(buffer: Buffer | null): boolean {
-    const size = buffer === null ? 0 : buffer.length;
-    if (!this.budget.recharge(this.charged, size)) {
-      this.stop();
-      this.handler.onBufferLimit?.();
-      return false;
-    }
-    this.charged = size;
-    this.partial = buffer;
-    return true;
   }
 
   /** A frame length of 0, or one whose payload is over the limit. */
@@ -86,7 +39,7 @@ export class FrameDecoder {
     return length === 0 || length - 1 > this.maxPayload;
   }
 
-  private decode(chunk: Buffer): void {
+  protected decode(chunk: Buffer): void {
     let pos = 0;
     if (this.partial !== null || this.partialFill > 0) {
       pos = this.continuePartial(chunk);
@@ -105,11 +58,7 @@ export class FrameDecoder {
       const more = this.handler.onFrame(chunk[pos + LENGTH_SIZE], chunk, pos + FRAME_HEADER_SIZE, frameEnd);
       pos = frameEnd;
       if (this.stopped) return;
-      if (!more) {
-        this.paused = true;
-        if (pos < end) this.held = chunk.subarray(pos);
-        return;
-      }
+      if (!more) return this.pauseAt(chunk, pos);
     }
     if (pos < end) this.startPartial(chunk, pos);
   }
@@ -172,8 +121,7 @@ export class FrameDecoder {
     const more = this.handler.onFrame(frame[LENGTH_SIZE], frame, FRAME_HEADER_SIZE, this.partialLength);
     if (this.stopped) return -1;
     if (!more) {
-      this.paused = true;
-      if (pos < chunk.length) this.held = chunk.subarray(pos);
+      this.pauseAt(chunk, pos);
       return -1;
     }
     return pos;
