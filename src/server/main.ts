@@ -1,6 +1,7 @@
 // bin/server: loads a packed data file and serves it over the rokv protocol until
 // SIGINT/SIGTERM, on one event loop or (--workers N) on N sharing the port and one
-// copy of the data; prints one startup line and, unless --quiet, a stats line every
+// copy of the data; reloads the file on SIGHUP (and with --watch when it changes),
+// off the event loop; prints one startup line and, unless --quiet, a stats line every
 // --stats-interval seconds. A log line never takes the server down.
 
 import { Worker } from 'node:worker_threads';
@@ -9,12 +10,14 @@ import { InvalidArgumentError } from 'commander';
 import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { checkShardKeys, readClusterMap, shardOf } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
+import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
-import { Service, type ServiceOptions } from '../service/service.ts';
+import { type DataVersion, Service, type ServiceOptions, versionOf } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
+import { DataVersions, type VersionSink } from './versions.ts';
 import type { WorkerSetup } from './worker.ts';
 
 const MB = 1e6;
@@ -30,6 +33,8 @@ interface Serving {
   /** Bound ports in endpoint order (binary, then RESP). */
   ports: number[];
   stats: Stats;
+  /** Hands new data versions to every event loop. */
+  versions: VersionSink;
   close(): Promise<void>;
 }
 
@@ -46,7 +51,12 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
   const server = transportFor(service, settings, 0);
   try {
     const ports = await server.listen();
-    return { ports, stats: service.stats, close: () => server.close() };
+    const file = service.facts().file;
+    const versions: VersionSink = {
+      swap: (bytes, version, extra) => service.swap(new DataFile(Buffer.from(bytes), file, { trusted: true }), version, extra),
+      note: (version) => service.noteVersion(version),
+    };
+    return { ports, stats: service.stats, versions, close: () => server.close() };
   } catch (error) {
     throw listenError(settings.host, askedPorts(settings), (error as NodeJS.ErrnoException).code, (error as Error).message);
   }
@@ -77,7 +87,15 @@ async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceO
     worker.once('exit', () => resolve());
     worker.postMessage('close');
   }))).then(() => undefined);
-  return { ports: askedPorts(bound), stats: new Stats(statsBuffer), close };
+  const versions: VersionSink = {
+    swap: (newBytes, version, extra) => {
+      for (const worker of workers) worker.postMessage({ type: 'swap', bytes: newBytes, version, extra });
+    },
+    note: (version) => {
+      for (const worker of workers) worker.postMessage({ type: 'version', version });
+    },
+  };
+  return { ports: askedPorts(bound), stats: new Stats(statsBuffer), versions, close };
 }
 
 const program = new Command('server')
@@ -92,6 +110,7 @@ const program = new Command('server')
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map: check it, and report shard and map id in INFO')
+  .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
   .option('-q, --quiet', 'no periodic stats line')
@@ -120,7 +139,8 @@ program.action((file: string, opts) => runMain('server', async () => {
     maxPartialBytes: opts.maxPartialMb * MIB,
     loops: opts.workers,
   };
-  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, workers: opts.workers, extraInfo };
+  const initial: DataVersion = { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
+  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, workers: opts.workers, extraInfo, dataVersion: initial };
   const serving = opts.workers > 1
     ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings)
     : await serveHere(new Service(data, serviceOptions), settings);
@@ -149,13 +169,20 @@ program.action((file: string, opts) => runMain('server', async () => {
   }, opts.statsInterval * 1000);
   statsTimer.unref();
 
+  const versions = new DataVersions(file, opts.cluster, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
+  const onHangup = () => void versions.reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  if (opts.watch) await versions.watch();
+
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`rokv: ${signal}: closing ${serving.stats.total(OPEN)} connections\n`);
+      versions.stop();
       serving.close().then(resolve);
     };
     process.once('SIGINT', stop).once('SIGTERM', stop);
   });
+  process.off('SIGHUP', onHangup);
   clearInterval(statsTimer);
 }));
 

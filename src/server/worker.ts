@@ -3,7 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataFile } from '../format/data-file.ts';
-import { Service, type ServiceOptions } from '../service/service.ts';
+import { type DataVersion, Service, type ServiceOptions } from '../service/service.ts';
 import { Stats } from '../service/stats.ts';
 import { type ServeSettings, transportFor } from './settings.ts';
 
@@ -25,7 +25,16 @@ try {
 } catch (error) {
   parentPort?.postMessage({ type: 'failed', code: (error as NodeJS.ErrnoException).code, message: (error as Error).message });
 }
-parentPort?.on('message', async (message: string) => {
+type FromMain = 'close'
+  | { type: 'swap'; bytes: SharedArrayBuffer; version: DataVersion; extra: Record<string, unknown> }
+  | { type: 'version'; version: DataVersion };
+
+parentPort?.on('message', async (message: FromMain) => {
+  if (typeof message === 'object') {
+    if (message.type === 'swap') service.swap(new DataFile(Buffer.from(message.bytes), setup.service.file, { trusted: true }), message.version, message.extra);
+    else service.noteVersion(message.version);
+    return;
+  }
   if (message !== 'close') return;
   await server.close();
   parentPort?.postMessage({ type: 'closed' });

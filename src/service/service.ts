@@ -1,7 +1,7 @@
 // The service: the one place that answers. It holds the loaded data set (codecs read
-// it only through here, so a later hot swap changes it in one place), the counters
-// every front increments, and the facts INFO reports. The data set only changes
-// between event-loop turns, so a request answered synchronously sees one version.
+// it only through here, so a hot swap changes it in one place), the counters every
+// front increments, and the facts INFO reports. The data set only changes between
+// event-loop turns (swap()), so a request answered synchronously sees one version.
 
 import type { DataFile } from '../format/data-file.ts';
 import { LoopLag } from './loop-lag.ts';
@@ -19,6 +19,24 @@ export interface ServiceOptions {
   workers?: number;
   /** Extra facts for INFO (e.g. shard and cluster id). */
   extraInfo?: Record<string, unknown>;
+  /** The version being served (the main thread's, for worker threads). */
+  dataVersion?: DataVersion;
+}
+
+/** Which data version is served, and how reloading went. Process-wide: the main thread keeps it. */
+export interface DataVersion {
+  /** Changes with content: the records checksum and count. */
+  version: string;
+  /** When this version was loaded (ISO time). */
+  loadedAt: string;
+  reloads: number;
+  reloadFailures: number;
+  lastReloadError: string | null;
+}
+
+/** The version string of a data file. */
+export function versionOf(data: DataFile): string {
+  return `${data.header.recordsCrc.toString(16).padStart(8, '0')}-${data.recordCount}`;
 }
 
 /** Everything INFO reports, in one shape for both fronts. */
@@ -43,12 +61,15 @@ export interface ServiceFacts {
   rssBytes: number;
   loopLagMs: { mean: number; max: number };
   pid: number;
+  dataVersion: DataVersion;
   extra: Record<string, unknown>;
 }
 
 export class Service {
-  /** The data set being served. */
+  /** The data set being served; replaced only by swap(). */
   data: DataFile;
+  private dataVersion: DataVersion;
+  private extra: Record<string, unknown>;
   readonly stats: Stats;
   /** This loop's counters: the hot path increments these directly. */
   readonly counts: Float64Array;
@@ -59,8 +80,29 @@ export class Service {
   constructor(data: DataFile, options: ServiceOptions) {
     this.data = data;
     this.options = options;
+    this.extra = options.extraInfo ?? {};
+    this.dataVersion = options.dataVersion ?? { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
     this.stats = options.stats ?? new Stats();
     this.counts = this.stats.mine;
+  }
+
+  /**
+   * Serves `data` from now on. Requests already answered used the old version; the
+   * old bytes are freed once no reply still being written refers to them.
+   */
+  swap(data: DataFile, version: DataVersion, extra: Record<string, unknown>): void {
+    this.data = data;
+    this.dataVersion = version;
+    this.extra = extra;
+    // The old bytes are garbage now (but for replies still being written); V8 does not
+    // count shared buffers as heap pressure, so collect once, right after this turn.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) setImmediate(gc);
+  }
+
+  /** New reload counters (a refused file: the data stays). */
+  noteVersion(version: DataVersion): void {
+    this.dataVersion = version;
   }
 
   /** Starts the clocks INFO reports (uptime, event-loop lag). */
@@ -105,7 +147,8 @@ export class Service {
       rssBytes: process.memoryUsage.rss(),
       loopLagMs: this.loopLag.last,
       pid: process.pid,
-      extra: this.options.extraInfo ?? {},
+      dataVersion: this.dataVersion,
+      extra: this.extra,
     };
   }
 }

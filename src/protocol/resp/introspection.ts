@@ -83,6 +83,9 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
       const extra = Object.entries(f.extra).map(([key, value]) => `${key}:${value}`);
       return [
         `data_file:${f.file}`, `data_bytes:${f.dataBytes}`, `keys:${f.keys}`,
+        `data_version:${f.dataVersion.version}`, `loaded_at:${f.dataVersion.loadedAt}`,
+        `reloads:${f.dataVersion.reloads}`, `reload_failures:${f.dataVersion.reloadFailures}`,
+        `last_reload_error:${(f.dataVersion.lastReloadError ?? '').replace(/[\r\n]/g, ' ')}`,
         `loop_lag_mean_ms:${f.loopLagMs.mean.toFixed(3)}`, `loop_lag_max_ms:${f.loopLagMs.max.toFixed(3)}`, ...extra,
       ];
     },

@@ -39,6 +39,11 @@ export function infoObject(service: Service): Record<string, unknown> {
     pid: f.pid,
     version: f.version,
     workers: f.workers,
+    data_version: f.dataVersion.version,
+    loaded_at: f.dataVersion.loadedAt,
+    reloads: f.dataVersion.reloads,
+    reload_failures: f.dataVersion.reloadFailures,
+    last_reload_error: f.dataVersion.lastReloadError,
     ...f.extra,
   };
 }

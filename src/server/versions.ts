@@ -1,0 +1,93 @@
+// The data versions of one server process: reloads the data file on request (SIGHUP)
+// or when --watch sees its path change (inode, size, mtime), always off the event
+// loop; hands each new version that passed every check to all event loops; keeps the
+// reload counters. A refused file changes nothing but the counters and one log line.
+
+import fs from 'node:fs';
+import { DataFile } from '../format/data-file.ts';
+import { loadOffThread } from '../format/load-off-thread.ts';
+import { type DataVersion, versionOf } from '../service/service.ts';
+
+/** Where versions go: every event loop of the process. */
+export interface VersionSink {
+  swap(bytes: SharedArrayBuffer, version: DataVersion, extra: Record<string, unknown>): void;
+  note(version: DataVersion): void;
+}
+
+export const WATCH_INTERVAL_MS = 1000;
+
+function statKey(file: string): Promise<string> {
+  return fs.promises.stat(file).then((s) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`, (e) => `missing:${(e as NodeJS.ErrnoException).code}`);
+}
+
+export class DataVersions {
+  current: DataVersion;
+  private readonly file: string;
+  private readonly clusterMap: string | undefined;
+  private readonly sink: VersionSink;
+  private readonly log: (line: string) => void;
+  private running: Promise<void> | null = null;
+  /** Another reload was asked for while one ran: run once more after it. */
+  private again: string | null = null;
+  private watcher: NodeJS.Timeout | null = null;
+  private seen = '';
+
+  constructor(file: string, clusterMap: string | undefined, initial: DataVersion, sink: VersionSink, log: (line: string) => void) {
+    this.file = file;
+    this.clusterMap = clusterMap;
+    this.current = initial;
+    this.sink = sink;
+    this.log = log;
+  }
+
+  /** Reloads the file (why: for the log); resolves when this and any reload asked for meanwhile are done. */
+  reload(why: string): Promise<void> {
+    if (this.running) {
+      this.again = why;
+      return this.running;
+    }
+    this.running = this.loadOnce(why).finally(() => {
+      this.running = null;
+      const next = this.again;
+      this.again = null;
+      if (next !== null) void this.reload(next);
+    });
+    return this.running;
+  }
+
+  /** Polls the path about once a second and reloads when it names another file or the file changed. */
+  async watch(intervalMs = WATCH_INTERVAL_MS): Promise<void> {
+    this.seen = await statKey(this.file);
+    this.watcher = setInterval(async () => {
+      const key = await statKey(this.file);
+      if (key === this.seen) return;
+      this.seen = key;
+      void this.reload('the file changed');
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
+  stop(): void {
+    if (this.watcher) clearInterval(this.watcher);
+  }
+
+  private async loadOnce(why: string): Promise<void> {
+    const started = performance.now();
+    const previous = this.current;
+    try {
+      const loaded = await loadOffThread(this.file, this.clusterMap);
+      const data = new DataFile(Buffer.from(loaded.bytes), this.file, { trusted: true });
+      this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1 };
+      this.sink.swap(loaded.bytes, this.current, loaded.extra);
+      this.log(
+        `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +
+        `${data.recordCount.toLocaleString('en-US')} records, loaded off the event loop in ${((performance.now() - started) / 1000).toFixed(3)} s`,
+      );
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.current = { ...previous, reloadFailures: previous.reloadFailures + 1, lastReloadError: reason };
+      this.sink.note(this.current);
+      this.log(`rokv: reload of ${this.file} refused (${why}): ${reason}; still serving version ${previous.version}`);
+    }
+  }
+}
