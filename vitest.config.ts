@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // One test file at a time: several assert bounds on a server's RSS, which two files
+    // running at once on a 2-core machine make depend on when the GC gets the CPU.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -155,6 +155,7 @@ describe('hot swap', () => {
       server.process.kill('SIGHUP');
       await reloaded(server, i);
     }
+    await sleep(500); // the loading thread gone, the old version collected
     const before = (await serverInfo(server.port)).rss_bytes;
     for (let i = 4; i <= 23; i++) {
       fs.copyFileSync(i % 2 ? b : a, `${live}.tmp`);
@@ -162,6 +163,7 @@ describe('hot swap', () => {
       server.process.kill('SIGHUP');
       await reloaded(server, i);
     }
+    await sleep(500);
     const after = (await serverInfo(server.port)).rss_bytes;
     expect(after - before).toBeLessThan(1.5 * size);
     expect(await server.stop()).toBe(0);

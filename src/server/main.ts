@@ -144,6 +144,11 @@ program.action((file: string, opts) => runMain('server', async () => {
   const serving = opts.workers > 1
     ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings)
     : await serveHere(new Service(data, serviceOptions), settings);
+  // Before the listening line: a SIGHUP sent as soon as it appears must reload, not kill.
+  const versions = new DataVersions(file, opts.cluster, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
+  const onHangup = () => void versions.reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  if (opts.watch) await versions.watch();
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
@@ -169,10 +174,6 @@ program.action((file: string, opts) => runMain('server', async () => {
   }, opts.statsInterval * 1000);
   statsTimer.unref();
 
-  const versions = new DataVersions(file, opts.cluster, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
-  const onHangup = () => void versions.reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
-  if (opts.watch) await versions.watch();
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
