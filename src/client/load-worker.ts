@@ -18,7 +18,7 @@ const READ_BUFFER_SIZE = 256 * 1024;
 const PROGRESS_EVERY = 1023; // answers between updates of the shared progress counter
 
 const task = workerData as WorkerTask & { progress: Float64Array; index: number };
-const data = new DataFile(Buffer.from(task.bytes), task.file, { trusted: true });
+const data = DataFile.fromValidated(task.bytes, task.file);
 const offsets = new Float64Array(task.offsets);
 const wire: Wire = task.protocol === 'resp' ? respWire : rokvWire;
 const random = seedrandom.alea(task.seed);

@@ -63,6 +63,17 @@ export function readClusterMap(file: string): ClusterMap {
 }
 
 /**
+ * The whole check of a data file served as a shard: the map is sound, the file is the
+ * shard it names, and the map places every key of it there. Returns what INFO reports.
+ */
+export function checkShard(mapFile: string, dataFile: string, data: DataFile): { cluster: string; shard: number; shards: number } {
+  const map = readClusterMap(mapFile);
+  const shard = shardOf(map, mapFile, dataFile, data);
+  checkShardKeys(map, shard, dataFile, data);
+  return { cluster: map.id, shard: shard.id, shards: map.shards.length };
+}
+
+/**
  * Checks that every key of a shard's file is placed on that shard by the map's ring
  * (with its replicas): a map whose ring was edited, id recomputed, would otherwise
  * be served and answer NOT_FOUND for keys it sends elsewhere.

@@ -67,6 +67,11 @@ export class DataFile {
     this.validateStructure(source);
   }
 
+  /** A view of bytes another thread has already validated (a SharedArrayBuffer): no checks repeated, nothing copied. */
+  static fromValidated(bytes: ArrayBufferLike, source: string): DataFile {
+    return new DataFile(Buffer.from(bytes), source, { trusted: true });
+  }
+
   /** File offset of the record whose key is bytes[start, end), or -1. */
   find(key: Uint8Array, start: number, end: number): number {
     const hash = murmur3(key, start, end, this.seed);

@@ -2,19 +2,13 @@
 // (and checks it against a cluster map), posts the bytes or the reason, and exits.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkShardKeys, readClusterMap, shardOf } from '../cluster/map.ts';
+import { checkShard } from '../cluster/map.ts';
 import { loadDataFile } from './load.ts';
 
 const { file, clusterMap } = workerData as { file: string; clusterMap?: string };
 try {
   const data = loadDataFile(file, { shared: true });
-  const extra: Record<string, unknown> = {};
-  if (clusterMap) {
-    const map = readClusterMap(clusterMap);
-    const shard = shardOf(map, clusterMap, file, data);
-    checkShardKeys(map, shard, file, data);
-    Object.assign(extra, { cluster: map.id, shard: shard.id, shards: map.shards.length });
-  }
+  const extra: Record<string, unknown> = clusterMap ? checkShard(clusterMap, file, data) : {};
   parentPort?.postMessage({ ok: true, bytes: data.bytes.buffer, extra });
 } catch (error) {
   parentPort?.postMessage({ ok: false, error: (error as Error).message });

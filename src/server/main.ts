@@ -5,10 +5,9 @@
 // --stats-interval seconds. A log line never takes the server down.
 
 import { Worker } from 'node:worker_threads';
-import { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { checkShardKeys, readClusterMap, shardOf } from '../cluster/map.ts';
+import { checkShard } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
@@ -53,7 +52,7 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
     const ports = await server.listen();
     const file = service.facts().file;
     const versions: VersionSink = {
-      swap: (bytes, version, extra) => service.swap(new DataFile(Buffer.from(bytes), file, { trusted: true }), version, extra),
+      swap: (bytes, version, extra) => service.swap(DataFile.fromValidated(bytes, file), version, extra),
       note: (version) => service.noteVersion(version),
     };
     return { ports, stats: service.stats, versions, close: () => server.close() };
@@ -121,13 +120,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const started = performance.now();
   const data = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
-  const extraInfo: Record<string, unknown> = {};
-  if (opts.cluster) {
-    const map = readClusterMap(opts.cluster);
-    const shard = shardOf(map, opts.cluster, file, data);
-    checkShardKeys(map, shard, file, data);
-    Object.assign(extraInfo, { cluster: map.id, shard: shard.id, shards: map.shards.length });
-  }
+  const extraInfo: Record<string, unknown> = opts.cluster ? checkShard(opts.cluster, file, data) : {};
   const loadSeconds = (performance.now() - started) / 1000;
   const settings: ServeSettings = {
     host: opts.host,
@@ -173,7 +166,6 @@ program.action((file: string, opts) => runMain('server', async () => {
     );
   }, opts.statsInterval * 1000);
   statsTimer.unref();
-
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

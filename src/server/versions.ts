@@ -76,7 +76,7 @@ export class DataVersions {
     const previous = this.current;
     try {
       const loaded = await loadOffThread(this.file, this.clusterMap);
-      const data = new DataFile(Buffer.from(loaded.bytes), this.file, { trusted: true });
+      const data = DataFile.fromValidated(loaded.bytes, this.file);
       this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1 };
       this.sink.swap(loaded.bytes, this.current, loaded.extra);
       this.log(

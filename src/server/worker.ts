@@ -16,7 +16,7 @@ export interface WorkerSetup {
 }
 
 const setup = workerData as WorkerSetup;
-const data = new DataFile(Buffer.from(setup.bytes), setup.service.file, { trusted: true });
+const data = DataFile.fromValidated(setup.bytes, setup.service.file);
 const service = new Service(data, { ...setup.service, stats: new Stats(setup.stats, setup.loop) });
 const server = transportFor(service, setup.settings, setup.loop);
 try {
@@ -31,7 +31,7 @@ type FromMain = 'close'
 
 parentPort?.on('message', async (message: FromMain) => {
   if (typeof message === 'object') {
-    if (message.type === 'swap') service.swap(new DataFile(Buffer.from(message.bytes), setup.service.file, { trusted: true }), message.version, message.extra);
+    if (message.type === 'swap') service.swap(DataFile.fromValidated(message.bytes, setup.service.file), message.version, message.extra);
     else service.noteVersion(message.version);
     return;
   }

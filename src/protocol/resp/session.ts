@@ -157,10 +157,7 @@ export class RespSession implements Session, CommandHandler {
     this.endMulti();
     if (broken) return this.error('EXECABORT Transaction discarded because of previous errors.');
     this.w.array(queue.length);
-    for (const queued of queue) {
-      if (queued.count === 2 && isGet(queued)) this.get(queued.buf, queued.starts[1], queued.ends[1]);
-      else this.dispatch(queued);
-    }
+    for (const queued of queue) this.dispatch(queued);
   }
 
   discard(): void {
