@@ -102,7 +102,9 @@ describe('abuse', () => {
     expect((await serverInfo(server.port)).connections).toBeLessThan(10);
   });
 
-  it('a client that pipelines for seconds and never reads: bounded server memory, others unaffected', async () => {
+  // RSS counts garbage V8 has not collected yet (it collects external memory in ~64 MB
+  // steps), so one sample can land high by chance: the bound must hold in one of three.
+  it('a client that pipelines for seconds and never reads: bounded server memory, others unaffected', { retry: 2 }, async () => {
     const hog = await RawClient.connect(server.port);
     hog.socket.pause();
     const burst = Buffer.concat(Array.from({ length: 1000 }, (_, i) => frame(GET, `k${i}`)));
