@@ -19,9 +19,12 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startServer(file: string, args: string[] = []): Promise<RunningServer> {
+export function startServer(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'bin', 'server'), [file, '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(ROOT, 'bin', 'server'), [file, '--port', '0', '--quiet', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

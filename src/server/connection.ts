@@ -13,8 +13,10 @@ import type { Service } from '../service/service.ts';
 export const OUTPUT_HIGH_WATER = 1 << 20;
 /** While the loop's unsent budget is exhausted, what a client with nothing waiting may still be sent per batch. */
 export const EXHAUSTED_SHARE = 64 * 1024;
-/** A connection we closed is destroyed this long after end(), whatever the peer does. */
+/** A connection we closed is destroyed this long after end() if its replies are still not sent... */
 export const CLOSE_GRACE_MS = 1000;
+/** ...and this long after they are (and our FIN is) if the peer has not closed its side. */
+export const CLOSE_LINGER_MS = 1000;
 
 function address(host: string | undefined, port: number | undefined): string {
   return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -22,16 +24,25 @@ function address(host: string | undefined, port: number | undefined): string {
 
 /**
  * Ends a socket we are done with: sends what it holds, then FIN; reads and drops
- * whatever still arrives (so the kernel's close is seen); destroys it after
- * CLOSE_GRACE_MS in any case, so a peer that never closes cannot hold a descriptor.
+ * whatever still arrives (so the peer's close is seen and unread bytes do not turn
+ * our close into a reset). Unless `untilPeerCloses` (shutdown: the caller's grace
+ * period bounds it), destroys it CLOSE_LINGER_MS after the FIN if the peer has not
+ * closed by then, or CLOSE_GRACE_MS after this call if the replies are still not
+ * sent, so no peer can hold a descriptor.
  */
-export function closeGently(socket: Socket, last?: Buffer): void {
+export function closeGently(socket: Socket, last?: Buffer, { untilPeerCloses = false } = {}): void {
   socket.on('error', () => socket.destroy());
   socket.on('data', () => {});
   socket.resume();
   if (last) socket.end(last);
   else socket.end();
-  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  if (untilPeerCloses) return;
+  const destroy = () => socket.destroy();
+  let timer = setTimeout(destroy, CLOSE_GRACE_MS).unref();
+  socket.once('finish', () => {
+    clearTimeout(timer);
+    timer = setTimeout(destroy, CLOSE_LINGER_MS).unref();
+  });
   socket.once('close', () => clearTimeout(timer)); // a closed socket is not kept alive by its timer
 }
 
@@ -63,8 +74,14 @@ export class Connection implements Link {
   kernelQueueAtSweep = -1;
   /** end() was called: nothing is written any more. */
   private ended = false;
-  /** Shutting down: end() as soon as the replies owed are handed over. */
-  private closing = false;
+  /**
+   * Input bytes still taken as requests. Infinity while serving; at shutdown, what
+   * the kernel had received and we had not read; 0 once the peer has half-closed.
+   * At 0, the connection ends as soon as the replies owed are handed over.
+   */
+  private inputLeft = Infinity;
+  /** Shutting down: after end(), wait for the peer to close (the server's grace period bounds it). */
+  private shuttingDown = false;
 
   constructor(socket: Socket, shared: LoopShared, codec: Codec, service: Service, id: number, onClose: (c: Connection) => void) {
     this.socket = socket;
@@ -75,6 +92,7 @@ export class Connection implements Link {
     this.session = codec.open(this, service);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onPeerEnd());
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -120,10 +138,16 @@ export class Connection implements Link {
     this.end();
   }
 
-  /** Stop taking requests; answer what was received; close once that is handed over. */
-  shutdown(): void {
-    this.closing = true;
-    if (!this.session.paused) this.end();
+  /**
+   * Shutdown: answer what was received (what the session holds, and `unread`, the
+   * bytes the kernel received that the socket has not read yet), take nothing after that,
+   * and end once those answers are handed over.
+   */
+  shutdown(unread: number): void {
+    this.shuttingDown = true;
+    // Bytes the socket read from the kernel but, paused, has not emitted yet are owed too.
+    this.inputLeft = Math.min(this.inputLeft, unread + this.socket.readableLength);
+    this.endWhenAnswered();
   }
 
   /** Replies written but not yet taken: the stall timeout and budgets watch it. */
@@ -143,9 +167,18 @@ export class Connection implements Link {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.ended) return;
+    if (this.ended || this.inputLeft === 0) return;
+    if (chunk.length > this.inputLeft) chunk = chunk.subarray(0, this.inputLeft);
+    this.inputLeft -= chunk.length;
     this.session.push(chunk);
     this.settle();
+    this.endWhenAnswered();
+  }
+
+  /** The peer half-closed: what it sent is all there is; answer it, then end. */
+  private onPeerEnd(): void {
+    this.inputLeft = 0;
+    this.endWhenAnswered();
   }
 
   private onDrain(): void {
@@ -153,10 +186,13 @@ export class Connection implements Link {
     if (this.ended || !this.session.paused) return;
     this.session.resume();
     this.settle();
-    if (!this.session.paused && !this.ended) {
-      if (this.closing) this.end();
-      else this.socket.resume();
-    }
+    if (!this.session.paused && !this.ended) this.socket.resume();
+    this.endWhenAnswered();
+  }
+
+  /** Ends the connection once no input is owed an answer and the session holds none. */
+  private endWhenAnswered(): void {
+    if (this.inputLeft === 0 && !this.session.paused && !this.ended) this.end();
   }
 
   /** After decoding: hand the batch over (or drop it if the session closed us), pause if full. */
@@ -176,6 +212,6 @@ export class Connection implements Link {
 
   private end(): void {
     this.ended = true;
-    closeGently(this.socket);
+    closeGently(this.socket, undefined, { untilPeerCloses: this.shuttingDown });
   }
 }

@@ -4,7 +4,6 @@
 // off the event loop; prints one startup line and, unless --quiet, a stats line every
 // --stats-interval seconds. A log line never takes the server down.
 
-import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError } from 'commander';
 import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { checkShard } from '../cluster/map.ts';
@@ -14,19 +13,20 @@ import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { type DataVersion, Service, type ServiceOptions, versionOf } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES } from './server.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import { DataVersions, type VersionSink } from './versions.ts';
-import type { WorkerSetup } from './worker.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 const MB = 1e6;
+/** Why the server stops when its worker threads die in a crash loop. */
+const GIVING_UP = 'event loops keep dying';
 const MIB = 2 ** 20;
 
 function parseHost(text: string): string {
   if (text.trim() === '') throw new InvalidArgumentError('an empty host is not an address (0.0.0.0 or :: listens on every interface)');
   return text;
 }
-const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js';
 
 interface Serving {
   /** Bound ports in endpoint order (binary, then RESP). */
@@ -61,40 +61,17 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
   }
 }
 
-/** Starts one worker per loop; the first binds (maybe port 0), the rest join its ports. */
-async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, settings: ServeSettings): Promise<Serving> {
-  const statsBuffer = Stats.sharedBuffer(settings.loops);
-  const workers: Worker[] = [];
-  let bound = settings;
-  for (let loop = 0; loop < settings.loops; loop++) {
-    const setup: WorkerSetup = { bytes, stats: statsBuffer, loop, settings: bound, service: serviceOptions };
-    const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: setup });
-    workers.push(worker);
-    const ports = await new Promise<number[]>((resolve, reject) => {
-      worker.once('message', (m: { type: string; ports?: number[]; code?: string; message?: string }) => {
-        if (m.type === 'listening') resolve(m.ports as number[]);
-        else reject(listenError(settings.host, askedPorts(bound), m.code, m.message ?? ''));
-      });
-      worker.once('error', reject);
-    }).catch(async (error) => {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw error;
-    });
-    bound = { ...bound, port: ports[0], respPort: bound.respPort === null ? null : ports[1] };
-  }
-  const close = () => Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
-    worker.once('exit', () => resolve());
-    worker.postMessage('close');
-  }))).then(() => undefined);
+/** Serves on `settings.loops` worker threads; `onGiveUp` is called if they die in a crash loop. */
+async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, settings: ServeSettings, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
+  const pool = new WorkerPool(bytes, serviceOptions, settings, (line) => process.stderr.write(`${line}\n`), onGiveUp);
+  const ports = await pool.start().catch((error) => {
+    throw listenError(settings.host, askedPorts(settings), error.code, error.message);
+  });
   const versions: VersionSink = {
-    swap: (newBytes, version, extra) => {
-      for (const worker of workers) worker.postMessage({ type: 'swap', bytes: newBytes, version, extra });
-    },
-    note: (version) => {
-      for (const worker of workers) worker.postMessage({ type: 'version', version });
-    },
+    swap: (newBytes, version, extra) => pool.swap(newBytes, version, extra),
+    note: (version) => pool.note(version),
   };
-  return { ports: askedPorts(bound), stats: new Stats(statsBuffer), versions, close };
+  return { ports, stats: pool.stats, versions, close: () => pool.close(), pool };
 }
 
 const program = new Command('server')
@@ -107,6 +84,7 @@ const program = new Command('server')
   .option('--max-unsent-mb <MiB>', 'replies clients have not taken, per event loop, beyond which clients with replies waiting are not read', parseNumberIn(1, 1_000_000), DEFAULT_MAX_UNSENT_BYTES / MIB)
   .option('--max-partial-mb <MiB>', 'unfinished requests buffered, per event loop; a connection that would pass it is closed', parseNumberIn(1, 1_000_000), DEFAULT_MAX_PARTIAL_BYTES / MIB)
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
+  .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, connections still open this long (answers not taken, or the client never closes) are cut', parseNumberIn(0, 86_400), DEFAULT_SHUTDOWN_GRACE_MS / 1000)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map: check it, and report shard and map id in INFO')
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
@@ -130,18 +108,26 @@ program.action((file: string, opts) => runMain('server', async () => {
     idleTimeoutMs: opts.idleTimeout * 1000,
     maxUnsentBytes: opts.maxUnsentMb * MIB,
     maxPartialBytes: opts.maxPartialMb * MIB,
+    shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
   };
   const initial: DataVersion = { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
-  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, workers: opts.workers, extraInfo, dataVersion: initial };
+  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, extraInfo, dataVersion: initial };
+  let giveUp = () => {};
+  const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
   const serving = opts.workers > 1
-    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings)
+    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings, giveUp)
     : await serveHere(new Service(data, serviceOptions), settings);
-  // Before the listening line: a SIGHUP sent as soon as it appears must reload, not kill.
+  // Every signal handler before the listening line: a signal sent as soon as it appears
+  // must be handled, not kill the process.
   const versions = new DataVersions(file, opts.cluster, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
   const onHangup = () => void versions.reload('SIGHUP');
   process.on('SIGHUP', onHangup);
   if (opts.watch) await versions.watch();
+  // Tests kill a worker this way (never set in production): see the README.
+  const onFault = () => (serving as { pool?: WorkerPool }).pool?.injectFault();
+  if (process.env.ROKV_TEST_FAULTS === '1') process.on('SIGUSR2', onFault);
+  const stopped = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('SIGINT')).once('SIGTERM', () => resolve('SIGTERM')));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
@@ -167,14 +153,12 @@ program.action((file: string, opts) => runMain('server', async () => {
   }, opts.statsInterval * 1000);
   statsTimer.unref();
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`rokv: ${signal}: closing ${serving.stats.total(OPEN)} connections\n`);
-      versions.stop();
-      serving.close().then(resolve);
-    };
-    process.once('SIGINT', stop).once('SIGTERM', stop);
-  });
+  const reason = await Promise.race([gaveUp, stopped]);
+  process.stderr.write(`rokv: ${reason}: closing ${serving.stats.total(OPEN)} connections\n`);
+  versions.stop();
+  await serving.close();
+  if (reason === GIVING_UP) process.exitCode = 1; // for a supervisor to restart the process
+  process.off('SIGUSR2', onFault);
   process.off('SIGHUP', onHangup);
   clearInterval(statsTimer);
 }));

@@ -9,7 +9,7 @@ import { Output } from '../protocol/output.ts';
 import type { Service } from '../service/service.ts';
 import { ACCEPTED, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from '../service/stats.ts';
 import { Connection, type LoopShared, closeGently } from './connection.ts';
-import { kernelSendQueues, socketInode } from './send-queue.ts';
+import { socketQueues } from './kernel-queues.ts';
 
 export interface Endpoint {
   port: number;
@@ -28,6 +28,8 @@ export interface TransportOptions {
   maxUnsentBytes?: number;
   /** Unfinished requests buffered over all connections; a connection that would pass it is closed. */
   maxPartialBytes?: number;
+  /** At shutdown, connections still open this long after close() are destroyed. */
+  shutdownGraceMs?: number;
   /** Share the ports with other event loops (worker threads) of this process. */
   reusePort?: boolean;
   /** This loop's index and the number of loops: connection ids stay unique across loops. */
@@ -43,7 +45,7 @@ export const DEFAULT_MAX_PARTIAL_BYTES = 64 * 2 ** 20;
 /** How many sweeps make up one idle timeout: the timeout is enforced within 1/SWEEPS of it. */
 const SWEEPS_PER_TIMEOUT = 4;
 /** After a shutdown signal, connections that have not closed by then are destroyed. */
-export const SHUTDOWN_GRACE_MS = 1500;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export class RokvServer {
   readonly service: Service;
@@ -65,7 +67,8 @@ export class RokvServer {
       partials: new Budget(options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES, service.counts, PARTIAL_BYTES),
     };
     this.listeners = options.endpoints.map(({ codec }) =>
-      net.createServer({ noDelay: true }, (socket) => this.accept(socket, codec)));
+      // Half-open allowed: a client that sends its requests and shuts down its side still gets every answer.
+      net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, codec)));
   }
 
   /** Starts every listener; resolves with their ports in endpoint order, rejects with the system error. */
@@ -93,13 +96,19 @@ export class RokvServer {
     return ports;
   }
 
-  /** Stops accepting, lets each connection finish what it received, then closes it. */
-  close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+  /**
+   * Stops accepting; each connection answers every request that reached this host
+   * before now (read or still in the kernel), takes nothing after, and ends with FIN
+   * once its answers are handed over. Connections still open after graceMs (a client
+   * that does not read its answers or does not close) are destroyed.
+   */
+  close(graceMs = this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       if (this.sweeper) clearInterval(this.sweeper);
       this.service.stop();
       for (const listener of this.listeners) listener.close();
-      for (const connection of this.connections) connection.shutdown();
+      const queues = socketQueues([...this.connections].map((c) => c.socket));
+      for (const connection of this.connections) connection.shutdown(queues.get(connection.socket)?.receive ?? 0);
       const force = setTimeout(() => {
         for (const connection of this.connections) connection.socket.destroy();
       }, graceMs);
@@ -159,11 +168,9 @@ export class RokvServer {
   /** Connections Node saw no progress on: stalled unless their kernel send queue moved. */
   private judgeByKernelQueue(unsure: Connection[]): void {
     if (unsure.length === 0) return;
-    const inodes = new Map(unsure.map((c) => [c, socketInode(c.socket)]));
-    const queues = kernelSendQueues(new Set([...inodes.values()].filter((i) => i !== null)));
+    const queues = socketQueues(unsure.map((c) => c.socket));
     for (const connection of unsure) {
-      const inode = inodes.get(connection);
-      const queue = inode ? queues.get(inode) : undefined;
+      const queue = queues.get(connection.socket)?.send;
       const moved = queue !== undefined && queue !== connection.kernelQueueAtSweep;
       connection.kernelQueueAtSweep = queue ?? -1;
       connection.stalledSweeps = moved ? 0 : connection.stalledSweeps + 1;

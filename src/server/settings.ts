@@ -17,6 +17,8 @@ export interface ServeSettings {
   idleTimeoutMs: number;
   maxUnsentBytes: number;
   maxPartialBytes: number;
+  /** At shutdown, connections still open this long after the signal are destroyed. */
+  shutdownGraceMs: number;
   /** Event loops in the process. */
   loops: number;
 }
@@ -36,6 +38,7 @@ export function transportFor(service: Service, settings: ServeSettings, loop: nu
     idleTimeoutMs: settings.idleTimeoutMs,
     maxUnsentBytes: settings.maxUnsentBytes,
     maxPartialBytes: settings.maxPartialBytes,
+    shutdownGraceMs: settings.shutdownGraceMs,
     reusePort: settings.loops > 1,
     loop,
     loops: settings.loops,

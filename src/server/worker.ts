@@ -15,6 +15,13 @@ export interface WorkerSetup {
   service: Omit<ServiceOptions, 'stats'>;
 }
 
+/** What the main thread (worker-pool.ts) tells a worker. */
+export type WorkerMessage =
+  | { type: 'close' }
+  | { type: 'swap'; bytes: SharedArrayBuffer; version: DataVersion; extra: Record<string, unknown> }
+  | { type: 'version'; version: DataVersion }
+  | { type: 'fault' };
+
 const setup = workerData as WorkerSetup;
 const data = DataFile.fromValidated(setup.bytes, setup.service.file);
 const service = new Service(data, { ...setup.service, stats: new Stats(setup.stats, setup.loop) });
@@ -24,19 +31,24 @@ try {
   parentPort?.postMessage({ type: 'listening', ports });
 } catch (error) {
   parentPort?.postMessage({ type: 'failed', code: (error as NodeJS.ErrnoException).code, message: (error as Error).message });
+  process.exit(1);
 }
-type FromMain = 'close'
-  | { type: 'swap'; bytes: SharedArrayBuffer; version: DataVersion; extra: Record<string, unknown> }
-  | { type: 'version'; version: DataVersion };
 
-parentPort?.on('message', async (message: FromMain) => {
-  if (typeof message === 'object') {
-    if (message.type === 'swap') service.swap(DataFile.fromValidated(message.bytes, setup.service.file), message.version, message.extra);
-    else service.noteVersion(message.version);
-    return;
+parentPort?.on('message', async (message: WorkerMessage) => {
+  switch (message.type) {
+    case 'swap':
+      service.swap(DataFile.fromValidated(message.bytes, setup.service.file), message.version, message.extra);
+      return;
+    case 'version':
+      service.noteVersion(message.version);
+      return;
+    case 'fault':
+      setImmediate(() => {
+        throw new Error('fault injected for a test (ROKV_TEST_FAULTS)');
+      });
+      return;
+    case 'close':
+      await server.close();
+      parentPort?.close();
   }
-  if (message !== 'close') return;
-  await server.close();
-  parentPort?.postMessage({ type: 'closed' });
-  parentPort?.close();
 });

@@ -5,7 +5,7 @@
 
 import type { DataFile } from '../format/data-file.ts';
 import { LoopLag } from './loop-lag.ts';
-import { ACCEPTED, ERRORS, HITS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
+import { ACCEPTED, ERRORS, HITS, LIVE, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
 
 export interface ServiceOptions {
@@ -15,8 +15,6 @@ export interface ServiceOptions {
   stats?: Stats;
   /** The connection limit the transport enforces (0 = none), for INFO. */
   maxConnections?: number;
-  /** Event loops serving this process. */
-  workers?: number;
   /** Extra facts for INFO (e.g. shard and cluster id). */
   extraInfo?: Record<string, unknown>;
   /** The version being served (the main thread's, for worker threads). */
@@ -57,6 +55,7 @@ export interface ServiceFacts {
   unsentBytes: number;
   partialBytes: number;
   maxConnections: number;
+  /** Event loops serving now (a loop that died is not counted). */
   workers: number;
   rssBytes: number;
   loopLagMs: { mean: number; max: number };
@@ -105,14 +104,16 @@ export class Service {
     this.dataVersion = version;
   }
 
-  /** Starts the clocks INFO reports (uptime, event-loop lag). */
+  /** Starts the clocks INFO reports (uptime, event-loop lag); this loop counts as live. */
   start(): void {
     this.startedAt = performance.now();
     this.loopLag.start();
+    this.counts[LIVE] = 1;
   }
 
   stop(): void {
     this.loopLag.stop();
+    this.counts[LIVE] = 0;
   }
 
   /**
@@ -143,7 +144,7 @@ export class Service {
       unsentBytes: s.total(UNSENT_BYTES),
       partialBytes: s.total(PARTIAL_BYTES),
       maxConnections: this.options.maxConnections ?? 0,
-      workers: this.options.workers ?? 1,
+      workers: this.stats.total(LIVE),
       rssBytes: process.memoryUsage.rss(),
       loopLagMs: this.loopLag.last,
       pid: process.pid,

@@ -12,7 +12,11 @@ export const OPEN = 6;
 export const UNSENT_BYTES = 7;
 /** Bytes buffered for unfinished requests (a level). */
 export const PARTIAL_BYTES = 8;
-const FIELDS = 9;
+/** 1 while the event loop serves, 0 once it stopped or died: INFO's count of live loops. */
+export const LIVE = 9;
+/** The fields that are levels, not counts: a loop that died holds nothing any more. */
+const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE];
+const FIELDS = 10;
 
 export class Stats {
   /** Every event loop's counters. */
@@ -27,6 +31,11 @@ export class Stats {
   constructor(buffer: ArrayBufferLike = new ArrayBuffer(FIELDS * Float64Array.BYTES_PER_ELEMENT), loop = 0) {
     this.all = new Float64Array(buffer);
     this.mine = this.all.subarray(loop * FIELDS, (loop + 1) * FIELDS);
+  }
+
+  /** Zeroes the levels of a loop that died (its connections and buffers are gone); counts stay. */
+  clearLevels(loop: number): void {
+    for (const field of LEVELS) this.all[loop * FIELDS + field] = 0;
   }
 
   total(field: number): number {

@@ -1,0 +1,156 @@
+// The event loops of `bin/server --workers N`: worker threads serving one copy of the
+// data (a SharedArrayBuffer) on shared ports. The pool starts them (the first binds,
+// maybe port 0; the rest join its ports), hands them each new data version, watches
+// them and closes them. A loop that dies is logged with its error and restarted after
+// RESTART_DELAY_MS with the version being served; more than MAX_RESTARTS deaths within
+// RESTART_WINDOW_MS is a crash loop: the pool gives up (the caller closes the rest and
+// exits non-zero, for a supervisor to restart the process).
+
+import { Worker } from 'node:worker_threads';
+import type { DataVersion, ServiceOptions } from '../service/service.ts';
+import { Stats } from '../service/stats.ts';
+import type { ServeSettings } from './settings.ts';
+import type { WorkerMessage, WorkerSetup } from './worker.ts';
+
+export const RESTART_DELAY_MS = 1000;
+export const MAX_RESTARTS = 5;
+export const RESTART_WINDOW_MS = 60_000;
+
+const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js';
+
+/** What a worker reports once it listens, or why it could not. */
+type Started = { type: 'listening'; ports: number[] } | { type: 'failed'; code?: string; message: string };
+
+/** The data a starting worker serves: the version being served now. */
+interface Current {
+  bytes: SharedArrayBuffer;
+  version: DataVersion;
+  extra: Record<string, unknown>;
+}
+
+export class WorkerPool {
+  readonly stats: Stats;
+  private readonly statsBuffer: SharedArrayBuffer;
+  private readonly workers: (Worker | null)[];
+  private readonly service: ServiceOptions;
+  private settings: ServeSettings;
+  private current: Current;
+  private readonly log: (line: string) => void;
+  private readonly onGiveUp: () => void;
+  private deaths: number[] = [];
+  private readonly restarts = new Set<NodeJS.Timeout>();
+  private closing = false;
+
+  /**
+   * `log` gets one line per death; `onGiveUp` is called once, in a crash loop.
+   * The workers start with `bytes` and `service.dataVersion`.
+   */
+  constructor(bytes: SharedArrayBuffer, service: ServiceOptions, settings: ServeSettings, log: (line: string) => void, onGiveUp: () => void) {
+    this.statsBuffer = Stats.sharedBuffer(settings.loops);
+    this.stats = new Stats(this.statsBuffer);
+    this.workers = new Array<Worker | null>(settings.loops).fill(null);
+    this.service = service;
+    this.settings = settings;
+    this.current = { bytes, version: service.dataVersion as DataVersion, extra: service.extraInfo ?? {} };
+    this.log = log;
+    this.onGiveUp = onGiveUp;
+  }
+
+  /** Starts every loop; resolves with the bound ports, or rejects (all stopped) with the first failure. */
+  async start(): Promise<number[]> {
+    try {
+      for (let loop = 0; loop < this.workers.length; loop++) {
+        const ports = await this.startLoop(loop);
+        // The first loop bound the ports (maybe chosen by the system): the others join them.
+        this.settings = { ...this.settings, port: ports[0], respPort: this.settings.respPort === null ? null : ports[1] };
+      }
+    } catch (error) {
+      this.closing = true;
+      await Promise.all(this.workers.map((w) => w?.terminate()));
+      throw error;
+    }
+    return this.settings.respPort === null ? [this.settings.port] : [this.settings.port, this.settings.respPort];
+  }
+
+  /** Serves a new data version on every loop (and on loops started later). */
+  swap(bytes: SharedArrayBuffer, version: DataVersion, extra: Record<string, unknown>): void {
+    this.current = { bytes, version, extra };
+    this.post({ type: 'swap', bytes, version, extra });
+  }
+
+  /** New reload counters for INFO (the data stays). */
+  note(version: DataVersion): void {
+    this.current = { ...this.current, version };
+    this.post({ type: 'version', version });
+  }
+
+  /** Makes one live loop throw (the tests' way to kill a worker; see bin/server). */
+  injectFault(): void {
+    this.workers.find((w) => w !== null)?.postMessage({ type: 'fault' } satisfies WorkerMessage);
+  }
+
+  /** Cancels restarts; each live loop answers what it received and closes; resolves when all exited. */
+  close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.restarts) clearTimeout(timer);
+    return Promise.all(this.workers.map((worker) => worker && new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.postMessage({ type: 'close' } satisfies WorkerMessage);
+    }))).then(() => undefined);
+  }
+
+  private post(message: WorkerMessage): void {
+    for (const worker of this.workers) worker?.postMessage(message);
+  }
+
+  /** Starts loop `loop`; resolves with its ports once it listens. */
+  private startLoop(loop: number): Promise<number[]> {
+    const setup: WorkerSetup = {
+      bytes: this.current.bytes,
+      stats: this.statsBuffer,
+      loop,
+      settings: this.settings,
+      service: { ...this.service, dataVersion: this.current.version, extraInfo: this.current.extra },
+    };
+    const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: setup });
+    this.workers[loop] = worker;
+    let failure: Error | null = null;
+    worker.on('error', (error) => (failure = error as Error));
+    worker.once('exit', (code) => {
+      if (this.workers[loop] === worker) this.workers[loop] = null;
+      this.stats.clearLevels(loop);
+      if (!this.closing) this.died(loop, failure ? String(failure) : `exit code ${code}`);
+    });
+    return new Promise<number[]>((resolve, reject) => {
+      worker.once('message', (m: Started) => {
+        if (m.type === 'listening') resolve(m.ports);
+        else reject(Object.assign(new Error(m.message), { code: m.code }));
+      });
+      worker.once('exit', () => reject(failure ?? new Error('the event loop exited before listening')));
+    });
+  }
+
+  /** Logs a loop's death; restarts it unless this is a crash loop. */
+  private died(loop: number, reason: string): void {
+    const now = Date.now();
+    this.deaths = this.deaths.filter((t) => now - t < RESTART_WINDOW_MS);
+    this.deaths.push(now);
+    const where = `event loop ${loop + 1} of ${this.workers.length} died: ${reason}`;
+    if (this.deaths.length > MAX_RESTARTS) {
+      this.log(`rokv: ${where}; ${this.deaths.length} deaths within ${RESTART_WINDOW_MS / 1000} s: giving up`);
+      this.closing = true;
+      this.onGiveUp();
+      return;
+    }
+    this.log(`rokv: ${where}; restarting it in ${RESTART_DELAY_MS / 1000} s`);
+    const timer = setTimeout(() => {
+      this.restarts.delete(timer);
+      if (this.closing) return;
+      this.startLoop(loop).then(
+        () => this.log(`rokv: event loop ${loop + 1} of ${this.workers.length} restarted`),
+        () => {}, // its 'exit' reports it as one more death
+      );
+    }, RESTART_DELAY_MS);
+    this.restarts.add(timer);
+  }
+}
