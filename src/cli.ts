@@ -35,6 +35,17 @@ export function parseNumberIn(min: number, max: number): (text: string) => numbe
   };
 }
 
+/** A flag parser from any parser that throws: its message becomes commander's error for the flag. */
+export function asFlag<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
 /**
  * A server's log lines must never take it down: a stdout or stderr that is closed,
  * or a pipe whose reader went away (`server | head -1`), makes writes fail with

@@ -114,3 +114,15 @@ export function checkRegularFile(file: string): void {
   }
   if (!stat.isFile()) throw new InputError(`${file}: not a regular file${stat.isFIFO() ? ' (a FIFO: pipe it through standard input instead)' : stat.isDirectory() ? ' (a folder)' : ''}`);
 }
+
+/** Writes `text` to `file` through a temporary file and a rename: never a partial file. */
+export function writeFileAtomic(file: string, text: string): void {
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.writeFileSync(temp, text);
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw writeError(file, error);
+  }
+}

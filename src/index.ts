@@ -6,5 +6,6 @@ export { loadDataFile } from './format/load.ts';
 export { PackWriter } from './format/writer.ts';
 export * from './protocol/rokv/constants.ts';
 export { ClusterClient, parseServers, type ServerAddress } from './cluster/cluster-client.ts';
-export { readClusterMap, type ClusterMap } from './cluster/map.ts';
-export { Ring } from './cluster/ring.ts';
+export { readClusterMap, placementOf, type ClusterMap, type Placement } from './cluster/map.ts';
+export { KetamaRing, fnv1a64 } from './cluster/ketama.ts';
+export { keySlot, crc16 } from './cluster/slots.ts';

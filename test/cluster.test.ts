@@ -1,5 +1,6 @@
-// Scale-out: the ring's placement, bin/shard, servers checking their cluster map,
-// routing every key, failover with a server killed mid-run, and --workers.
+// Scale-out: the ketama ring bit for bit as twemproxy computes it, the slot split,
+// bin/shard, servers checking their cluster map, rokv's cluster client routing every
+// key (ketama and slots), failover with a server killed mid-run, and --workers.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -7,40 +8,73 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
 import { ClusterClient } from '../src/cluster/cluster-client.ts';
-import { readClusterMap } from '../src/cluster/map.ts';
-import { Ring } from '../src/cluster/ring.ts';
+import crypto from 'node:crypto';
+import { KetamaRing, fnv1a64, ketamaPointsPerServer } from '../src/cluster/ketama.ts';
+import { placementOf, readClusterMap } from '../src/cluster/map.ts';
+import { splitSlots } from '../src/cluster/slots.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
 import { type RunningServer, startServer } from './server-helpers.ts';
 
-const keys = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`key-${i}`));
+const keys = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`key-${(i * 2654435761) % 4_294_967_291}-${i}`));
 
-describe('ring', () => {
-  it('places keys the same way every time and spreads them evenly', () => {
-    const a = new Ring(3);
-    const b = new Ring(3);
-    const counts = [0, 0, 0];
-    for (const key of keys) {
-      expect(a.ownerOf(key)).toBe(b.ownerOf(key));
-      counts[a.ownerOf(key)]++;
+/**
+ * twemproxy's continuum built the plain way, as ketama_update does for a set of live
+ * servers: every live server's points (as many as the live count gives), sorted stably.
+ */
+function referenceOwner(key: Buffer, live: number[]): number {
+  const points: [number, number][] = [];
+  const perServer = ketamaPointsPerServer(live.length);
+  for (const s of live) {
+    for (let j = 0; j < perServer / 4; j++) {
+      const digest = crypto.createHash('md5').update(`shard-${s}-${j}`).digest();
+      for (let x = 0; x < 4; x++) points.push([digest.readUInt32LE(4 * x), s]);
     }
-    expect(Math.max(...counts) / (keys.length / 3)).toBeLessThan(1.2);
-    expect(Math.min(...counts) / (keys.length / 3)).toBeGreaterThan(0.8);
+  }
+  points.sort((p, q) => p[0] - q[0]);
+  const hash = fnv1a64(key);
+  return (points.find((p) => p[0] >= hash) ?? points[0])[1];
+}
+
+describe('ketama ring (twemproxy 0.5 on x86-64)', () => {
+  it('fnv1a_64 as nc_fnv.c computes it, bytes ≥ 0x80 sign-extended (values from a C build of that function)', () => {
+    expect(fnv1a64(Buffer.from('foo')).toString(16)).toBe('fed9d577');
+    expect(fnv1a64(Buffer.from('fixture-00')).toString(16)).toBe('a20f7575');
+    expect(fnv1a64(Buffer.from('key:000001')).toString(16).padStart(8, '0')).toBe('0f5906a5');
+    expect(fnv1a64(Buffer.from([0x80, 0xff, 0x61, 0xc3, 0xa9])).toString(16)).toBe('6b3a899b');
   });
 
-  it('replicas are the owner then distinct shards clockwise', () => {
-    const ring = new Ring(5);
-    for (const key of keys.slice(0, 2000)) {
-      const replicas = ring.replicasOf(key, 3);
-      expect(replicas[0]).toBe(ring.ownerOf(key));
-      expect(new Set(replicas).size).toBe(3);
+  it('points per server as nc_ketama.c\'s float arithmetic gives them (values from a C build of that expression)', () => {
+    const odd = [25, 47, 50, 55, 61, 71, 94, 100, 107, 109, 110, 115, 122, 142, 159, 163, 188, 193, 200, 209, 214, 218, 219, 220, 230, 237, 243, 244, 279, 284, 293, 299];
+    for (let n = 1; n <= 300; n++) expect(ketamaPointsPerServer(n), `${n} servers`).toBe(odd.includes(n) ? 156 : 160);
+  });
+
+  it('owners and replicas are those of the continuum rebuilt without the owners before them', () => {
+    for (const n of [3, 25, 26]) {
+      const ring = new KetamaRing(n);
+      for (const key of keys.slice(0, 300)) {
+        const replicas = ring.replicasOf(key, 3);
+        expect(replicas[0]).toBe(ring.ownerOf(key));
+        const live = Array.from({ length: n }, (_, i) => i);
+        for (const owner of replicas) {
+          expect(owner).toBe(referenceOwner(key, live));
+          live.splice(live.indexOf(owner), 1);
+        }
+      }
     }
-    expect(ring.replicasOf(keys[0], 9)).toHaveLength(5);
+  });
+
+  it('spreads varied keys evenly over the shards', () => {
+    const ring = new KetamaRing(3);
+    const counts = [0, 0, 0];
+    for (const key of keys) counts[ring.ownerOf(key)]++;
+    expect(Math.max(...counts) / (keys.length / 3)).toBeLessThan(1.25);
+    expect(Math.min(...counts) / (keys.length / 3)).toBeGreaterThan(0.75);
   });
 
   it('going from N to N + 1 shards moves about 1/(N + 1) of the keys, all to the new shard', () => {
     for (const n of [2, 3, 5]) {
-      const before = new Ring(n);
-      const after = new Ring(n + 1);
+      const before = new KetamaRing(n);
+      const after = new KetamaRing(n + 1);
       let moved = 0;
       for (const key of keys) {
         const owner = after.ownerOf(key);
@@ -55,8 +89,24 @@ describe('ring', () => {
   });
 });
 
+describe('slot split', () => {
+  it('contiguous ranges covering every slot, as redis-cli --cluster create makes them', () => {
+    expect(splitSlots(3)).toEqual([[0, 5460], [5461, 10922], [10923, 16383]]);
+    expect(splitSlots(1)).toEqual([[0, 16383]]);
+    for (let n = 1; n <= 64; n++) {
+      const ranges = splitSlots(n);
+      expect(ranges[0][0]).toBe(0);
+      expect(ranges[n - 1][1]).toBe(16383);
+      ranges.forEach(([first, last], i) => {
+        expect(last).toBeGreaterThanOrEqual(first);
+        if (i > 0) expect(first).toBe(ranges[i - 1][1] + 1);
+      });
+    }
+  });
+});
+
 describe('a sharded cluster', () => {
-  const records: Pair[] = Array.from({ length: 3000 }, (_, i) => [`key-${i}`, `value-${i}`]);
+  const records: Pair[] = Array.from({ length: 3000 }, (_, i) => [`${i}:key`, `value-${i}`]);
   let source: string;
   let dir: string;
   let servers: RunningServer[] = [];
@@ -93,10 +143,12 @@ describe('a sharded cluster', () => {
     values.forEach((v, i) => expect(v?.toString()).toBe(`value-${i}`));
     expect(await cluster.get('absent')).toBeNull();
     expect(cluster.failovers).toBe(0);
-    // Each key really lives on its owner: asking the owner directly finds it.
-    const ring = new Ring(3, map.ring.vnodes, map.ring.seed);
+    // Each key really lives on its owners: asking them directly finds it.
+    const placement = placementOf(map);
     const direct = await Promise.all(servers.map((s) => connect({ port: s.port })));
-    for (const [k, v] of records.slice(0, 300)) expect((await direct[ring.ownerOf(Buffer.from(k))].get(k))?.toString()).toBe(v);
+    for (const [k, v] of records.slice(0, 300)) {
+      for (const shard of placement.shardsOf(Buffer.from(k))) expect((await direct[shard].get(k))?.toString()).toBe(v);
+    }
     await Promise.all(direct.map((d) => d.close()));
     await cluster.close();
   });

@@ -2,8 +2,8 @@
 // file and reports throughput and latency percentiles (text, --json, --report HTML).
 
 import fs from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { Command, Option } from 'commander';
+import { asFlag, parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { parseServers } from '../cluster/cluster-client.ts';
 import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
@@ -13,14 +13,6 @@ import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
 
 const INTERVAL_MS = 250;
-
-function parseServerList(text: string) {
-  try {
-    return parseServers(text);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
 
 const program = new Command('client')
   .description('Send GETs for random keys of a data file to a rokv server, check every answer, report latency.')
@@ -37,7 +29,7 @@ const program = new Command('client')
   .option('--seed <seed>', 'random seed for key choice', '1')
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
   .option('--cluster <map.json>', 'route GETs over a sharded cluster (the file argument is the unsharded data file)')
-  .option('--servers <list>', 'with --cluster: host:port of each shard, in shard order', parseServerList)
+  .option('--servers <list>', 'with --cluster: host:port (binary protocol) of each server, in the map\'s order (ketama: shard i; slots: each shard\'s primary, then its replicas)', asFlag(parseServers))
   .option('--connect-timeout <seconds>', 'give up connecting after this long', parseNumberIn(0.1, 3600), 5)
   .option('--timeout <seconds>', 'a connection whose requests get no answer this long is lost, and the run fails (0 = wait forever)', parseNumberIn(0, 86_400), 10)
   .option('--json', 'print one JSON object on stdout instead of the table')

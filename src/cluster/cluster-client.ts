@@ -1,46 +1,42 @@
-// The cluster client library: routes each GET to the shard that owns the key on the
-// ring, and when that server is unreachable, busy (BUSY), silent past the timeout or
-// its connection drops, to the next replica; counts failovers. Refuses servers that
-// serve another map or shard.
+// The cluster client library: routes each GET to a server of a shard that holds the
+// key (ketama: the owner, then the shards twemproxy falls back to; slots: the slot's
+// shard, primary first), and when that server is unreachable, busy (BUSY), silent
+// past the timeout or its connection drops, to the next; counts failovers. Refuses
+// servers that serve another map or shard. Speaks rokv's binary protocol.
 
 import { type ConnectOptions, RokvConnection, RokvError, connect } from '../client/connection.ts';
 import { ERR_BUSY } from '../protocol/rokv/constants.ts';
 import { InputError } from '../errors.ts';
-import { type ClusterMap, ringOf } from './map.ts';
-import type { Ring } from './ring.ts';
+import { type ClusterMap, type NodeAddress, type Placement, placementOf, serverCount, serversOf, shardOfServer } from './map.ts';
 
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
-
-export function parseServers(text: string): ServerAddress[] {
-  return text.split(',').map((part) => {
-    const match = /^(.*):(\d+)$/.exec(part.trim());
-    if (!match || Number(match[2]) > 65_535) throw new InputError(`"${part}" is not host:port`);
-    return { host: match[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(match[2]) };
-  });
-}
+export type ServerAddress = NodeAddress;
+export { parseAddresses as parseServers } from './map.ts';
 
 export class ClusterClient {
   readonly map: ClusterMap;
-  private readonly ring: Ring;
-  /** Connection to each shard's server, null once it is down. */
+  private readonly placement: Placement;
+  /** Connection to each server (in map.nodes order), null once it is down. */
   private readonly connections: (RokvConnection | null)[];
   failovers = 0;
 
   private constructor(map: ClusterMap, connections: (RokvConnection | null)[]) {
     this.map = map;
-    this.ring = ringOf(map);
+    this.placement = placementOf(map);
     this.connections = connections;
   }
 
-  /** Connects to every server (servers[i] serves shard i); unreachable ones start down. */
+  /**
+   * Connects to every server: the binary-protocol address of each server of the map,
+   * in the map's server order (ketama: shard i; slots: shard i's primary, then its
+   * replicas). Unreachable ones start down.
+   */
   static async connect(map: ClusterMap, servers: ServerAddress[], timeouts: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs'> = {}): Promise<ClusterClient> {
-    if (servers.length !== map.shards.length) {
-      throw new InputError(`cluster ${map.id} has ${map.shards.length} shards but ${servers.length} servers were given`);
+    const wanted = serverCount(map);
+    if (servers.length !== wanted) {
+      throw new InputError(`cluster ${map.id} has ${wanted} servers (${map.shards.length} shards${map.placement === 'slots' ? ` × ${map.replicas}` : ''}) but ${servers.length} were given`);
     }
-    const attempts = await Promise.allSettled(servers.map(async (address, shard) => {
+    const attempts = await Promise.allSettled(servers.map(async (address, index) => {
+      const shard = shardOfServer(map, index);
       let connection: RokvConnection;
       let info: Record<string, unknown>;
       try {
@@ -55,7 +51,7 @@ export class ClusterClient {
       }
       return connection;
     }));
-    // Report the first wrong server in shard order, whichever answered first.
+    // Report the first wrong server in order, whichever answered first.
     const refused = attempts.find((a) => a.status === 'rejected');
     if (refused) {
       for (const a of attempts) if (a.status === 'fulfilled') a.value?.destroy();
@@ -73,9 +69,9 @@ export class ClusterClient {
 
   async get(key: Buffer | string): Promise<Buffer | null> {
     const bytes = typeof key === 'string' ? Buffer.from(key) : key;
-    const replicas = this.ring.replicasOf(bytes, this.map.replicas);
-    for (let i = 0; i < replicas.length; i++) {
-      const connection = this.connections[replicas[i]];
+    const candidates = this.placement.shardsOf(bytes).flatMap((shard) => serversOf(this.map, shard));
+    for (let i = 0; i < candidates.length; i++) {
+      const connection = this.connections[candidates[i]];
       if (connection === null) continue;
       try {
         const value = await connection.get(bytes);
@@ -84,10 +80,10 @@ export class ClusterClient {
       } catch (error) {
         if (error instanceof RokvError && error.code !== ERR_BUSY) throw error;
         connection.destroy();
-        this.connections[replicas[i]] = null; // lost or busy: later keys go straight to the next replica
+        this.connections[candidates[i]] = null; // lost or busy: later keys go straight to the next server
       }
     }
-    throw new Error(`no replica of the key is reachable (shards ${replicas.join(', ')} are down)`);
+    throw new Error(`no server holding the key is reachable (servers ${candidates.join(', ')} are down)`);
   }
 
   close(): Promise<void> {

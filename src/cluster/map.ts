@@ -1,15 +1,28 @@
-// The cluster map (cluster.json): ring parameters, replica count, and for each shard
-// its file, record count and records checksum. Its id is a checksum of its content,
-// so servers and clients can tell whether they agree on the same map.
+// The cluster map (cluster.json): how keys are placed (twemproxy's ketama ring, or Redis
+// Cluster's hash slots), the replica count, the servers (host:port of each), and for
+// each shard its file, record count and records checksum (and, with slots, its slot
+// range). Its id is a checksum of all of that, so servers and clients can tell whether
+// they agree on the same map; reading a map refuses absurd or edited parameters.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { checksum } from '../format/checksum.ts';
 import type { DataFile } from '../format/data-file.ts';
-import { MAX_SHARDS, MAX_VNODES, Ring } from './ring.ts';
+import { KetamaRing } from './ketama.ts';
+import { SLOT_COUNT, keySlot, splitSlots } from './slots.ts';
 
-export const CLUSTER_MAP_VERSION = 1;
+export const CLUSTER_MAP_VERSION = 2;
+/** Bounds every tool and the library hold to: past them a map is absurd (and would eat memory). */
+export const MAX_SHARDS = 1000;
+export const MAX_REPLICAS = 10;
+
+export type PlacementKind = 'ketama' | 'slots';
+
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
 
 export interface ShardEntry {
   id: number;
@@ -17,25 +30,135 @@ export interface ShardEntry {
   records: number;
   bytes: number;
   records_crc: number;
+  /** Slots placement: the first and last slot of the shard. */
+  slots?: [number, number];
 }
 
 export interface ClusterMap {
   rokv_cluster: number;
   id: string;
-  ring: { hash: 'murmur3_32'; seed: number; vnodes: number };
+  /** ketama: twemproxy's ring (fnv1a_64, servers "shard-<i>"); slots: Redis Cluster's CRC16 slots. */
+  placement: PlacementKind;
+  /** ketama: copies of each key on distinct shards; slots: servers per shard (a primary and R − 1 replicas). */
   replicas: number;
+  /** ketama: one per shard, or none; slots: shard i's servers are nodes i·R … i·R + R − 1. */
+  nodes: NodeAddress[];
   source: { file: string; records: number };
   shards: ShardEntry[];
 }
 
 export function mapId(map: Omit<ClusterMap, 'id'>): string {
-  const { rokv_cluster, ring, replicas, source, shards } = map;
-  const canonical = JSON.stringify({ rokv_cluster, ring, replicas, source, shards });
+  const { rokv_cluster, placement, replicas, nodes, source, shards } = map;
+  const canonical = JSON.stringify({ rokv_cluster, placement, replicas, nodes, source, shards });
   return checksum(Buffer.from(canonical)).toString(16).padStart(8, '0');
 }
 
-export function ringOf(map: ClusterMap): Ring {
-  return new Ring(map.shards.length, map.ring.vnodes, map.ring.seed);
+/** Node addresses as `host:port` (IPv6 hosts in brackets). */
+export function formatAddress(node: NodeAddress): string {
+  return `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`;
+}
+
+/** `host:port,host:port,…` as typed on a command line; a clear error for anything else. */
+export function parseAddresses(text: string): NodeAddress[] {
+  return text.split(',').map((part) => {
+    const match = /^(.*):(\d{1,5})$/.exec(part.trim());
+    if (!match || Number(match[2]) > 65_535) throw new InputError(`"${part}" is not host:port`);
+    return { host: match[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(match[2]) };
+  });
+}
+
+/** Which shards hold a key, in the order a reader should try them. */
+export interface Placement {
+  shardsOf(key: Uint8Array, start?: number, end?: number): number[];
+}
+
+class KetamaPlacement implements Placement {
+  readonly ring: KetamaRing;
+  private readonly replicas: number;
+  constructor(shards: number, replicas: number) {
+    this.ring = new KetamaRing(shards);
+    this.replicas = replicas;
+  }
+  shardsOf(key: Uint8Array, start = 0, end = key.length): number[] {
+    return this.ring.replicasOf(key, this.replicas, start, end);
+  }
+}
+
+class SlotPlacement implements Placement {
+  /** The shard of each slot. */
+  readonly slotShard: Uint16Array;
+  constructor(ranges: [number, number][]) {
+    this.slotShard = new Uint16Array(SLOT_COUNT);
+    ranges.forEach(([first, last], shard) => this.slotShard.fill(shard, first, last + 1));
+  }
+  shardsOf(key: Uint8Array, start = 0, end = key.length): number[] {
+    return [this.slotShard[keySlot(key, start, end)]];
+  }
+}
+
+/** The placement a map describes. */
+export function placementOf(map: ClusterMap): Placement {
+  return map.placement === 'ketama'
+    ? new KetamaPlacement(map.shards.length, map.replicas)
+    : new SlotPlacement(map.shards.map((s) => s.slots as [number, number]));
+}
+
+/** A placement from tool parameters (bin/shard), before any map exists. */
+export function newPlacement(kind: PlacementKind, shards: number, replicas: number): Placement {
+  return kind === 'ketama' ? new KetamaPlacement(shards, replicas) : new SlotPlacement(splitSlots(shards));
+}
+
+/**
+ * The servers of a shard, as indexes in the cluster's server list (map.nodes, or the
+ * rokv client's --servers): ketama, server i is shard i; slots, shard i's R servers.
+ */
+export function serversOf(map: ClusterMap, shard: number): number[] {
+  if (map.placement === 'ketama') return [shard];
+  return Array.from({ length: map.replicas }, (_, r) => shard * map.replicas + r);
+}
+
+/** How many servers the cluster has. */
+export function serverCount(map: ClusterMap): number {
+  return map.placement === 'ketama' ? map.shards.length : map.shards.length * map.replicas;
+}
+
+/** The shard server i serves. */
+export function shardOfServer(map: ClusterMap, server: number): number {
+  return map.placement === 'ketama' ? server : Math.floor(server / map.replicas);
+}
+
+const isCount = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
+
+/** What is absurd about a parsed map, or null. */
+function absurdity(map: ClusterMap): string | null {
+  const n = map.shards.length;
+  if (n > MAX_SHARDS) return `${n} shards (at most ${MAX_SHARDS})`;
+  const maxReplicas = map.placement === 'ketama' ? Math.min(n, MAX_REPLICAS) : MAX_REPLICAS;
+  if (!isCount(map.replicas, maxReplicas) || map.replicas < 1) return `replicas ${JSON.stringify(map.replicas)} (1 to ${maxReplicas})`;
+  if (!isCount(map.source?.records, Number.MAX_SAFE_INTEGER)) return 'source.records';
+  if (map.shards.some((s) => !isCount(s.records, Number.MAX_SAFE_INTEGER) || !isCount(s.bytes, Number.MAX_SAFE_INTEGER) || !isCount(s.records_crc, 0xffffffff))) {
+    return 'a shard\'s records, bytes or records_crc';
+  }
+  if (!Array.isArray(map.nodes)) return 'nodes (a list of {host, port})';
+  const wanted = map.placement === 'ketama' ? (map.nodes.length === 0 ? 0 : n) : n * map.replicas;
+  if (map.nodes.length !== wanted) return `${map.nodes.length} nodes for ${n} shards${map.placement === 'slots' ? ` × ${map.replicas} replicas` : ''} (${wanted} wanted)`;
+  const seen = new Set<string>();
+  for (const node of map.nodes) {
+    if (typeof node?.host !== 'string' || !/^[^\s,]{1,253}$/.test(node.host) || !isCount(node.port, 65_535) || node.port < 1) return `node ${JSON.stringify(node)}`;
+    const address = formatAddress(node);
+    if (seen.has(address)) return `node ${address} listed twice`;
+    seen.add(address);
+  }
+  if (map.placement === 'slots') {
+    let next = 0;
+    for (const s of map.shards) {
+      const [first, last] = Array.isArray(s.slots) ? s.slots : [NaN, NaN];
+      if (first !== next || !isCount(last, SLOT_COUNT - 1) || last < first) return `shard ${s.id}'s slots ${JSON.stringify(s.slots)} (ranges must cover 0 to ${SLOT_COUNT - 1} in order)`;
+      next = last + 1;
+    }
+    if (next !== SLOT_COUNT) return `slots end at ${next - 1}, not ${SLOT_COUNT - 1}`;
+  }
+  return null;
 }
 
 export function readClusterMap(file: string): ClusterMap {
@@ -46,44 +169,68 @@ export function readClusterMap(file: string): ClusterMap {
     throw new InputError(`cannot read cluster map ${file}: ${(error as Error).message}`);
   }
   const ok = map && map.rokv_cluster === CLUSTER_MAP_VERSION && Array.isArray(map.shards) && map.shards.length > 0 &&
-    map.ring?.hash === 'murmur3_32' && map.shards.every((s, i) => s?.id === i && typeof s.file === 'string');
-  if (!ok) throw new InputError(`${file} is not a rokv cluster map (version ${CLUSTER_MAP_VERSION})`);
-  const count = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max;
-  const problem =
-    map.shards.length > MAX_SHARDS ? `${map.shards.length} shards (at most ${MAX_SHARDS})`
-      : !count(map.ring.vnodes, MAX_VNODES) || map.ring.vnodes < 1 ? `ring.vnodes ${JSON.stringify(map.ring.vnodes)} (1 to ${MAX_VNODES})`
-        : !count(map.ring.seed, 0xffffffff) ? `ring.seed ${JSON.stringify(map.ring.seed)} (a 32-bit unsigned integer)`
-          : !count(map.replicas, map.shards.length) || map.replicas < 1 ? `replicas ${JSON.stringify(map.replicas)} (1 to the ${map.shards.length} shards)`
-            : !count(map.source?.records, Number.MAX_SAFE_INTEGER) ? 'source.records'
-              : map.shards.find((s) => !count(s.records, Number.MAX_SAFE_INTEGER) || !count(s.bytes, Number.MAX_SAFE_INTEGER) || !count(s.records_crc, 0xffffffff))
-                ? 'a shard\'s records, bytes or records_crc' : null;
+    (map.placement === 'ketama' || map.placement === 'slots') && map.shards.every((s, i) => s?.id === i && typeof s.file === 'string');
+  if (!ok) throw new InputError(`${file} is not a rokv cluster map (version ${CLUSTER_MAP_VERSION}, placement ketama or slots)`);
+  const problem = absurdity(map);
   if (problem) throw new InputError(`${file}: absurd cluster map: ${problem}`);
   if (mapId(map) !== map.id) throw new InputError(`${file}: cluster map id ${map.id} does not match its content (edited by hand?)`);
   return map;
 }
 
 /**
- * The whole check of a data file served as a shard: the map is sound, the file is the
- * shard it names, and the map places every key of it there. Returns what INFO reports.
+ * What a server is in a cluster: plain data (it crosses to worker threads), from the
+ * map and the server's own address. Routing (slots) is built from it in each loop.
  */
-export function checkShard(mapFile: string, dataFile: string, data: DataFile): { cluster: string; shard: number; shards: number } {
-  const map = readClusterMap(mapFile);
-  const shard = shardOf(map, mapFile, dataFile, data);
-  checkShardKeys(map, shard, dataFile, data);
-  return { cluster: map.id, shard: shard.id, shards: map.shards.length };
+export interface ShardRole {
+  cluster: string;
+  placement: PlacementKind;
+  shard: number;
+  shards: number;
+  replicas: number;
+  /** Slots placement: this server's index in `nodes`. */
+  node: number | null;
+  nodes: NodeAddress[];
+  /** Slots placement: each shard's [first, last] slot. */
+  ranges: [number, number][];
 }
 
 /**
- * Checks that every key of a shard's file is placed on that shard by the map's ring
- * (with its replicas): a map whose ring was edited, id recomputed, would otherwise
- * be served and answer NOT_FOUND for keys it sends elsewhere.
+ * The whole check of a data file served as a shard: the map is sound, the file is the
+ * shard it names, and the map places every key of it there. With slots, `self` (the
+ * server's RESP address, or an explicit node) must be one of that shard's servers.
+ */
+export function checkShard(mapFile: string, dataFile: string, data: DataFile, self: NodeAddress | null): ShardRole {
+  const map = readClusterMap(mapFile);
+  const entry = shardOf(map, mapFile, dataFile, data);
+  checkShardKeys(map, entry, dataFile, data);
+  let node: number | null = null;
+  if (map.placement === 'slots') {
+    const mine = serversOf(map, entry.id);
+    const listed = mine.map((i) => formatAddress(map.nodes[i])).join(', ');
+    if (self === null) throw new InputError(`cluster ${map.id} places keys on hash slots: serve it with --resp-port (shard ${entry.id} is served at ${listed})`);
+    const matches = mine.filter((i) => map.nodes[i].port === self.port && (self.host === '' || map.nodes[i].host === self.host));
+    if (matches.length !== 1) {
+      throw new InputError(`${formatAddress(self).replace(/^:/, 'port ')} ${matches.length === 0 ? 'is not one' : 'matches more than one'} of shard ${entry.id}'s servers in cluster ${map.id} (${listed}): check --resp-port, or name the node with --cluster-node`);
+    }
+    node = matches[0];
+  }
+  return {
+    cluster: map.id, placement: map.placement, shard: entry.id, shards: map.shards.length, replicas: map.replicas, node,
+    nodes: map.placement === 'slots' ? map.nodes : [], ranges: map.placement === 'slots' ? map.shards.map((s) => s.slots as [number, number]) : [],
+  };
+}
+
+/**
+ * Checks that every key of a shard's file is placed on that shard by the map (with its
+ * replicas): a map whose placement was edited, id recomputed, would otherwise be
+ * served and answer NOT_FOUND for keys it sends elsewhere.
  */
 export function checkShardKeys(map: ClusterMap, entry: ShardEntry, dataFile: string, data: DataFile): void {
-  const ring = ringOf(map);
+  const placement = placementOf(map);
   for (let record = data.firstRecord; record < data.recordsEnd; record = data.nextRecord(record)) {
     const start = data.keyStart(record);
     const end = start + data.keyLength(record);
-    const owners = ring.replicasOf(data.bytes, map.replicas, start, end);
+    const owners = placement.shardsOf(data.bytes, start, end);
     if (!owners.includes(entry.id)) {
       const key = data.bytes.subarray(start, end);
       throw new InputError(

@@ -2,14 +2,14 @@
 // (and checks it against a cluster map), posts the bytes or the reason, and exits.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkShard } from '../cluster/map.ts';
+import { type NodeAddress, checkShard } from '../cluster/map.ts';
 import { loadDataFile } from './load.ts';
 
-const { file, clusterMap } = workerData as { file: string; clusterMap?: string };
+const { file, clusterMap, self } = workerData as { file: string; clusterMap?: string; self: NodeAddress | null };
 try {
   const data = loadDataFile(file, { shared: true });
-  const extra: Record<string, unknown> = clusterMap ? checkShard(clusterMap, file, data) : {};
-  parentPort?.postMessage({ ok: true, bytes: data.bytes.buffer, extra });
+  const role = clusterMap ? checkShard(clusterMap, file, data, self) : null;
+  parentPort?.postMessage({ ok: true, bytes: data.bytes.buffer, role });
 } catch (error) {
   parentPort?.postMessage({ ok: false, error: (error as Error).message });
 }

@@ -5,8 +5,9 @@
 // --stats-interval seconds. A log line never takes the server down.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { checkShard } from '../cluster/map.ts';
+import { asFlag, ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddresses } from '../cluster/map.ts';
+import { PeerProbe } from '../cluster/peer-probe.ts';
 import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
@@ -52,7 +53,7 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
     const ports = await server.listen();
     const file = service.facts().file;
     const versions: VersionSink = {
-      swap: (bytes, version, extra) => service.swap(DataFile.fromValidated(bytes, file), version, extra),
+      swap: (bytes, version, role) => service.swap(DataFile.fromValidated(bytes, file), version, role),
       note: (version) => service.noteVersion(version),
     };
     return { ports, stats: service.stats, versions, close: () => server.close() };
@@ -62,13 +63,13 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
 }
 
 /** Serves on `settings.loops` worker threads; `onGiveUp` is called if they die in a crash loop. */
-async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, settings: ServeSettings, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
-  const pool = new WorkerPool(bytes, serviceOptions, settings, (line) => process.stderr.write(`${line}\n`), onGiveUp);
+async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
+  const pool = new WorkerPool(bytes, serviceOptions, peers, settings, (line) => process.stderr.write(`${line}\n`), onGiveUp);
   const ports = await pool.start().catch((error) => {
     throw listenError(settings.host, askedPorts(settings), error.code, error.message);
   });
   const versions: VersionSink = {
-    swap: (newBytes, version, extra) => pool.swap(newBytes, version, extra),
+    swap: (newBytes, version, role) => pool.swap(newBytes, version, role),
     note: (version) => pool.note(version),
   };
   return { ports, stats: pool.stats, versions, close: () => pool.close(), pool };
@@ -86,7 +87,12 @@ const program = new Command('server')
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, connections still open this long (answers not taken, or the client never closes) are cut', parseNumberIn(0, 86_400), DEFAULT_SHUTDOWN_GRACE_MS / 1000)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
-  .option('--cluster <map.json>', 'this file is a shard of that cluster map: check it, and report shard and map id in INFO')
+  .option('--cluster <map.json>', 'this file is a shard of that cluster map (bin/shard): check it, report shard and map id in INFO; with a slots map, serve Redis Cluster (CLUSTER, MOVED, CROSSSLOT) on --resp-port')
+  .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag((text) => {
+    const nodes = parseAddresses(text);
+    if (nodes.length !== 1) throw new InvalidArgumentError('give one host:port');
+    return nodes[0];
+  }))
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
@@ -98,7 +104,12 @@ program.action((file: string, opts) => runMain('server', async () => {
   const started = performance.now();
   const data = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
-  const extraInfo: Record<string, unknown> = opts.cluster ? checkShard(opts.cluster, file, data) : {};
+  if (opts.clusterNode && !opts.cluster) throw new InputError('--cluster-node goes with --cluster');
+  const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
+  const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
+  const role: ShardRole | null = opts.cluster ? checkShard(opts.cluster, file, data, self) : null;
+  // Slots placement: one live flag per server, kept by the peer probe, read by every loop.
+  const peers = role?.placement === 'slots' ? new SharedArrayBuffer(role.nodes.length) : null;
   const loadSeconds = (performance.now() - started) / 1000;
   const settings: ServeSettings = {
     host: opts.host,
@@ -112,15 +123,15 @@ program.action((file: string, opts) => runMain('server', async () => {
     loops: opts.workers,
   };
   const initial: DataVersion = { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
-  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, extraInfo, dataVersion: initial };
+  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
   const serving = opts.workers > 1
-    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, settings, giveUp)
-    : await serveHere(new Service(data, serviceOptions), settings);
+    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, peers, settings, giveUp)
+    : await serveHere(new Service(data, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined }), settings);
   // Every signal handler before the listening line: a signal sent as soon as it appears
   // must be handled, not kill the process.
-  const versions = new DataVersions(file, opts.cluster, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
+  const versions = new DataVersions(file, role && { map: opts.cluster, role, self }, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
   const onHangup = () => void versions.reload('SIGHUP');
   process.on('SIGHUP', onHangup);
   if (opts.watch) await versions.watch();
@@ -131,7 +142,11 @@ program.action((file: string, opts) => runMain('server', async () => {
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
-  const shard = opts.cluster ? `, shard ${extraInfo.shard} of cluster ${extraInfo.cluster}` : '';
+  const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
+  const probe = peers && role?.node != null
+    ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), (node, live) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}\n`))
+    : null;
+  probe?.start();
   process.stdout.write(
     `rokv listening on ${host}:${serving.ports[0]}${resp}: ${data.recordCount.toLocaleString('en-US')} records, ` +
     `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
@@ -156,6 +171,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const reason = await Promise.race([gaveUp, stopped]);
   process.stderr.write(`rokv: ${reason}: closing ${serving.stats.total(OPEN)} connections\n`);
   versions.stop();
+  probe?.stop();
   await serving.close();
   if (reason === GIVING_UP) process.exitCode = 1; // for a supervisor to restart the process
   process.off('SIGUSR2', onFault);

@@ -4,13 +4,14 @@
 // reload counters. A refused file changes nothing but the counters and one log line.
 
 import fs from 'node:fs';
+import { type NodeAddress, type ShardRole, formatAddress } from '../cluster/map.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadOffThread } from '../format/load-off-thread.ts';
 import { type DataVersion, versionOf } from '../service/service.ts';
 
 /** Where versions go: every event loop of the process. */
 export interface VersionSink {
-  swap(bytes: SharedArrayBuffer, version: DataVersion, extra: Record<string, unknown>): void;
+  swap(bytes: SharedArrayBuffer, version: DataVersion, role: ShardRole | null): void;
   note(version: DataVersion): void;
 }
 
@@ -24,6 +25,9 @@ export class DataVersions {
   current: DataVersion;
   private readonly file: string;
   private readonly clusterMap: string | undefined;
+  /** The cluster role the server started with: a reload may not change which server it is. */
+  private readonly role: ShardRole | null;
+  private readonly self: NodeAddress | null;
   private readonly sink: VersionSink;
   private readonly log: (line: string) => void;
   private running: Promise<void> | null = null;
@@ -32,9 +36,12 @@ export class DataVersions {
   private watcher: NodeJS.Timeout | null = null;
   private seen = '';
 
-  constructor(file: string, clusterMap: string | undefined, initial: DataVersion, sink: VersionSink, log: (line: string) => void) {
+  /** `self`: the server's address for a slots map (see checkShard). */
+  constructor(file: string, cluster: { map: string; role: ShardRole; self: NodeAddress | null } | null, initial: DataVersion, sink: VersionSink, log: (line: string) => void) {
     this.file = file;
-    this.clusterMap = clusterMap;
+    this.clusterMap = cluster?.map;
+    this.role = cluster?.role ?? null;
+    this.self = cluster?.self ?? null;
     this.current = initial;
     this.sink = sink;
     this.log = log;
@@ -75,10 +82,11 @@ export class DataVersions {
     const started = performance.now();
     const previous = this.current;
     try {
-      const loaded = await loadOffThread(this.file, this.clusterMap);
+      const loaded = await loadOffThread(this.file, this.clusterMap, this.self);
+      this.checkSameServer(loaded.role);
       const data = DataFile.fromValidated(loaded.bytes, this.file);
       this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1 };
-      this.sink.swap(loaded.bytes, this.current, loaded.extra);
+      this.sink.swap(loaded.bytes, this.current, loaded.role);
       this.log(
         `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +
         `${data.recordCount.toLocaleString('en-US')} records, loaded off the event loop in ${((performance.now() - started) / 1000).toFixed(3)} s`,
@@ -88,6 +96,16 @@ export class DataVersions {
       this.current = { ...previous, reloadFailures: previous.reloadFailures + 1, lastReloadError: reason };
       this.sink.note(this.current);
       this.log(`rokv: reload of ${this.file} refused (${why}): ${reason}; still serving version ${previous.version}`);
+    }
+  }
+
+  /** A slots server keeps its place: the peer flags and ports were set up for it. */
+  private checkSameServer(role: ShardRole | null): void {
+    const before = this.role;
+    if (before?.placement !== 'slots' || role === null) return;
+    if (role.placement !== 'slots' || role.nodes.length !== before.nodes.length || role.node !== before.node) {
+      const now = role.node === null ? 'a ketama map' : `${role.nodes.length} servers, this one ${formatAddress(role.nodes[role.node])}`;
+      throw new Error(`the new cluster map has ${now}; the server started with ${before.nodes.length}, this one ${formatAddress(before.nodes[before.node as number])}: restart it to change the cluster's shape`);
     }
   }
 }

@@ -7,6 +7,7 @@
 // exits non-zero, for a supervisor to restart the process).
 
 import { Worker } from 'node:worker_threads';
+import type { ShardRole } from '../cluster/map.ts';
 import type { DataVersion, ServiceOptions } from '../service/service.ts';
 import { Stats } from '../service/stats.ts';
 import type { ServeSettings } from './settings.ts';
@@ -25,7 +26,7 @@ type Started = { type: 'listening'; ports: number[] } | { type: 'failed'; code?:
 interface Current {
   bytes: SharedArrayBuffer;
   version: DataVersion;
-  extra: Record<string, unknown>;
+  role: ShardRole | null;
 }
 
 export class WorkerPool {
@@ -45,13 +46,17 @@ export class WorkerPool {
    * `log` gets one line per death; `onGiveUp` is called once, in a crash loop.
    * The workers start with `bytes` and `service.dataVersion`.
    */
-  constructor(bytes: SharedArrayBuffer, service: ServiceOptions, settings: ServeSettings, log: (line: string) => void, onGiveUp: () => void) {
+  /** Slots placement: the live flags every loop's router reads. */
+  private readonly peers: SharedArrayBuffer | null;
+
+  constructor(bytes: SharedArrayBuffer, service: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, log: (line: string) => void, onGiveUp: () => void) {
+    this.peers = peers;
     this.statsBuffer = Stats.sharedBuffer(settings.loops);
     this.stats = new Stats(this.statsBuffer);
     this.workers = new Array<Worker | null>(settings.loops).fill(null);
     this.service = service;
     this.settings = settings;
-    this.current = { bytes, version: service.dataVersion as DataVersion, extra: service.extraInfo ?? {} };
+    this.current = { bytes, version: service.dataVersion as DataVersion, role: service.role ?? null };
     this.log = log;
     this.onGiveUp = onGiveUp;
   }
@@ -73,9 +78,9 @@ export class WorkerPool {
   }
 
   /** Serves a new data version on every loop (and on loops started later). */
-  swap(bytes: SharedArrayBuffer, version: DataVersion, extra: Record<string, unknown>): void {
-    this.current = { bytes, version, extra };
-    this.post({ type: 'swap', bytes, version, extra });
+  swap(bytes: SharedArrayBuffer, version: DataVersion, role: ShardRole | null): void {
+    this.current = { bytes, version, role };
+    this.post({ type: 'swap', bytes, version, role });
   }
 
   /** New reload counters for INFO (the data stays). */
@@ -110,7 +115,8 @@ export class WorkerPool {
       stats: this.statsBuffer,
       loop,
       settings: this.settings,
-      service: { ...this.service, dataVersion: this.current.version, extraInfo: this.current.extra },
+      service: { ...this.service, dataVersion: this.current.version, role: this.current.role },
+      peers: this.peers,
     };
     const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: setup });
     this.workers[loop] = worker;

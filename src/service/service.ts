@@ -3,6 +3,8 @@
 // front increments, and the facts INFO reports. The data set only changes between
 // event-loop turns (swap()), so a request answered synchronously sees one version.
 
+import type { ShardRole } from '../cluster/map.ts';
+import { SlotRouter } from '../cluster/slot-router.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { LoopLag } from './loop-lag.ts';
 import { ACCEPTED, ERRORS, HITS, LIVE, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
@@ -15,8 +17,10 @@ export interface ServiceOptions {
   stats?: Stats;
   /** The connection limit the transport enforces (0 = none), for INFO. */
   maxConnections?: number;
-  /** Extra facts for INFO (e.g. shard and cluster id). */
-  extraInfo?: Record<string, unknown>;
+  /** What this server is in a cluster (--cluster), or null. */
+  role?: ShardRole | null;
+  /** Slots placement: one live flag per server of the cluster, kept by the main thread's peer probe. */
+  peers?: Uint8Array;
   /** The version being served (the main thread's, for worker threads). */
   dataVersion?: DataVersion;
 }
@@ -61,14 +65,25 @@ export interface ServiceFacts {
   loopLagMs: { mean: number; max: number };
   pid: number;
   dataVersion: DataVersion;
+  /** With --cluster: cluster id, shard, shard count, placement (and the node, with slots). */
   extra: Record<string, unknown>;
+}
+
+/** What INFO says of a server's place in its cluster. */
+function roleFacts(role: ShardRole | null): Record<string, unknown> {
+  if (role === null) return {};
+  const facts: Record<string, unknown> = { cluster: role.cluster, shard: role.shard, shards: role.shards, placement: role.placement };
+  if (role.node !== null) facts.node = role.node;
+  return facts;
 }
 
 export class Service {
   /** The data set being served; replaced only by swap(). */
   data: DataFile;
   private dataVersion: DataVersion;
-  private extra: Record<string, unknown>;
+  private role: ShardRole | null;
+  /** Slots placement: where keys belong and who is live; null otherwise. */
+  router: SlotRouter | null = null;
   readonly stats: Stats;
   /** This loop's counters: the hot path increments these directly. */
   readonly counts: Float64Array;
@@ -79,7 +94,8 @@ export class Service {
   constructor(data: DataFile, options: ServiceOptions) {
     this.data = data;
     this.options = options;
-    this.extra = options.extraInfo ?? {};
+    this.role = null;
+    this.setRole(options.role ?? null);
     this.dataVersion = options.dataVersion ?? { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
     this.stats = options.stats ?? new Stats();
     this.counts = this.stats.mine;
@@ -89,14 +105,19 @@ export class Service {
    * Serves `data` from now on. Requests already answered used the old version; the
    * old bytes are freed once no reply still being written refers to them.
    */
-  swap(data: DataFile, version: DataVersion, extra: Record<string, unknown>): void {
+  swap(data: DataFile, version: DataVersion, role: ShardRole | null): void {
     this.data = data;
     this.dataVersion = version;
-    this.extra = extra;
+    this.setRole(role);
     // The old bytes are garbage now (but for replies still being written); V8 does not
     // count shared buffers as heap pressure, so collect once, right after this turn.
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) setImmediate(gc);
+  }
+
+  private setRole(role: ShardRole | null): void {
+    this.role = role;
+    this.router = role?.placement === 'slots' ? new SlotRouter(role, this.options.peers ?? new Uint8Array(role.nodes.length).fill(1)) : null;
   }
 
   /** New reload counters (a refused file: the data stays). */
@@ -149,7 +170,7 @@ export class Service {
       loopLagMs: this.loopLag.last,
       pid: process.pid,
       dataVersion: this.dataVersion,
-      extra: this.extra,
+      extra: roleFacts(this.role),
     };
   }
 }

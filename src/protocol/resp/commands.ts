@@ -7,6 +7,7 @@ import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { ArgList } from './decoder.ts';
 import { globMatch } from './glob.ts';
 import { REDIS_COMPATIBLE_VERSION, clientInfoLine, commandDocs, commandInfo, configGet, infoText } from './introspection.ts';
+import { clusterInfo, clusterKeyslot, clusterMyid, clusterNodes, clusterShards, clusterSlots, readMode } from './cluster-commands.ts';
 import type { RespSession } from './session.ts';
 
 export interface CommandSpec {
@@ -227,7 +228,7 @@ const hello: Run = (s, a) => {
   w.bulkText('id');
   w.integer(s.link.id);
   w.bulkText('mode');
-  w.bulkText('standalone');
+  w.bulkText(s.service.router === null ? 'standalone' : 'cluster');
   w.bulkText('role');
   w.bulkText('master');
   w.bulkText('modules');
@@ -319,8 +320,8 @@ const served: CommandSpec[] = [
   spec('select', 2, CONN, NO_KEYS, 'connection', 'Changes the selected database (only 0 exists).', select),
   spec('quit', -1, CONN, NO_KEYS, 'connection', 'Closes the connection.', quit),
   spec('reset', 1, CONN, NO_KEYS, 'connection', 'Resets the connection.', (s) => s.reset(), '6.2.0'),
-  spec('readonly', 1, CONN, NO_KEYS, 'cluster', 'Enables read-only queries for a connection to a replica.', ok, '3.0.0'),
-  spec('readwrite', 1, CONN, NO_KEYS, 'cluster', 'Enables read-write queries for a connection to a replica.', ok, '3.0.0'),
+  spec('readonly', 1, CONN, NO_KEYS, 'cluster', 'Enables read-only queries for a connection to a replica.', readMode(true), '3.0.0'),
+  spec('readwrite', 1, CONN, NO_KEYS, 'cluster', 'Enables read-write queries for a connection to a replica.', readMode(false), '3.0.0'),
   spec('multi', 1, CONN, NO_KEYS, 'transactions', 'Starts a transaction.', (s) => s.multi(), '1.2.0'),
   spec('exec', 1, ['noscript', 'loading', 'stale'], NO_KEYS, 'transactions', 'Executes all commands in a transaction.', (s) => s.exec(), '1.2.0'),
   spec('discard', 1, CONN, NO_KEYS, 'transactions', 'Discards a transaction.', (s) => s.discard(), '2.0.0'),
@@ -352,6 +353,18 @@ const served: CommandSpec[] = [
     spec('command|help', 2, ['loading', 'stale'], NO_KEYS, 'server', 'Returns helpful text about the different subcommands.', helpReply([
       'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
       '(no subcommand)', 'COUNT', 'DOCS [<command-name> ...]', 'INFO [<command-name> ...]', 'LIST', 'HELP',
+    ]), '5.0.0'),
+  ]),
+  container(spec('cluster', -2, [], NO_KEYS, 'cluster', 'A container for Redis Cluster commands.', undefined, '3.0.0'), [
+    spec('cluster|slots', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns the mapping of cluster slots to nodes.', clusterSlots, '3.0.0'),
+    spec('cluster|shards', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns the mapping of cluster slots to shards.', clusterShards, '7.0.0'),
+    spec('cluster|nodes', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns the cluster configuration for a node.', clusterNodes, '3.0.0'),
+    spec('cluster|info', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns information about the state of a node.', clusterInfo, '3.0.0'),
+    spec('cluster|keyslot', 3, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns the hash slot for a key.', clusterKeyslot, '3.0.0'),
+    spec('cluster|myid', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns the ID of a node.', clusterMyid, '3.0.0'),
+    spec('cluster|help', 2, ['loading', 'stale'], NO_KEYS, 'cluster', 'Returns helpful text about the different subcommands.', helpReply([
+      'CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+      'INFO', 'KEYSLOT <key>', 'MYID', 'NODES', 'SHARDS', 'SLOTS', 'HELP',
     ]), '5.0.0'),
   ]),
   container(spec('config', -2, [], NO_KEYS, 'server', 'A container for server configuration commands.', undefined, '2.0.0'), [

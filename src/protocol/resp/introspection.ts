@@ -20,7 +20,7 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
     name: 'server', isDefault: true, lines: (s) => {
       const f = s.service.facts();
       return [
-        `redis_version:${REDIS_COMPATIBLE_VERSION}`, `rokv_version:${f.version}`, 'redis_mode:standalone',
+        `redis_version:${REDIS_COMPATIBLE_VERSION}`, `rokv_version:${f.version}`, `redis_mode:${s.service.router === null ? 'standalone' : 'cluster'}`,
         `os:${os.type()} ${os.release()} ${os.arch()}`, `arch_bits:${process.arch.includes('64') ? 64 : 32}`,
         `process_id:${f.pid}`, `run_id:${RUN_ID}`, `tcp_port:${s.link.local.slice(s.link.local.lastIndexOf(':') + 1)}`,
         `uptime_in_seconds:${Math.floor(f.uptimeSeconds)}`, `uptime_in_days:${Math.floor(f.uptimeSeconds / 86_400)}`,
@@ -70,7 +70,7 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
       return [`used_cpu_sys:${(usage.system / 1e6).toFixed(6)}`, `used_cpu_user:${(usage.user / 1e6).toFixed(6)}`];
     },
   },
-  { name: 'cluster', isDefault: true, lines: () => ['cluster_enabled:0'] },
+  { name: 'cluster', isDefault: true, lines: (s) => [`cluster_enabled:${s.service.router === null ? 0 : 1}`] },
   {
     name: 'keyspace', isDefault: true, lines: (s) => {
       const keys = s.service.data.recordCount;
@@ -202,7 +202,7 @@ export function configGet(s: RespSession, a: ArgList): void {
   const parameters: [string, string][] = [
     ['save', ''], ['appendonly', 'no'], ['databases', '1'], ['maxclients', String(f.maxConnections)],
     ['maxmemory', '0'], ['maxmemory-policy', 'noeviction'], ['proto-max-bulk-len', String(MAX_BULK_LENGTH)],
-    ['cluster-enabled', 'no'], ['replica-read-only', 'yes'], ['slave-read-only', 'yes'],
+    ['cluster-enabled', s.service.router === null ? 'no' : 'yes'], ['replica-read-only', 'yes'], ['slave-read-only', 'yes'],
   ];
   const matched = parameters.filter(([name]) => {
     for (let i = 2; i < a.count; i++) if (globMatch(Buffer.from(a.lower(i), 'latin1'), Buffer.from(name, 'latin1'))) return true;

@@ -7,6 +7,7 @@ import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { Service } from '../../service/service.ts';
 import { ERRORS, REQUESTS } from '../../service/stats.ts';
 import type { Codec, Link, Session } from '../codec.ts';
+import { keysServedHere } from './cluster-commands.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { ArgList, type CommandHandler, MAX_REQUEST_BYTES, RespDecoder } from './decoder.ts';
 import { RespWriter } from './writer.ts';
@@ -38,6 +39,8 @@ export class RespSession implements Session, CommandHandler {
   libName = '';
   libVersion = '';
   readonly createdAt = Date.now();
+  /** READONLY was sent: a replica of a slots cluster answers this connection's reads. */
+  readonly = false;
   /** MULTI's queue, or null outside a transaction. */
   private queue: ArgList[] | null = null;
   private queuedBytes = 0;
@@ -75,8 +78,12 @@ export class RespSession implements Session, CommandHandler {
   onCommand(a: ArgList): boolean {
     this.answered++;
     this.service.counts[REQUESTS]++;
-    if (this.queue === null && a.count === 2 && isGet(a)) this.get(a.buf, a.starts[1], a.ends[1]);
-    else this.dispatch(a);
+    if (this.queue === null && a.count === 2 && isGet(a)) {
+      const router = this.service.router;
+      if (router === null || keysServedHere(this, router, a, 1, 1, 1)) this.get(a.buf, a.starts[1], a.ends[1]);
+    } else {
+      this.dispatch(a);
+    }
     return this.link.hasRoom();
   }
 
@@ -119,6 +126,11 @@ export class RespSession implements Session, CommandHandler {
       }
       spec = sub;
       if (!arityFits(spec, a.count)) return this.refuse(`ERR wrong number of arguments for '${spec.name}' command`);
+    }
+    const router = this.service.router;
+    if (router !== null && spec.firstKey > 0 && a.count > spec.firstKey && !keysServedHere(this, router, a, spec.firstKey, spec.lastKey, spec.step)) {
+      if (this.queue !== null) this.queueBroken = true;
+      return;
     }
     if (spec.run === undefined) return this.refuse('READONLY You can\'t write against a read only replica.');
     if (this.queue !== null && !spec.flags.includes('no-multi') && !NOT_QUEUED.has(spec.name)) return this.enqueue(a);
@@ -170,6 +182,7 @@ export class RespSession implements Session, CommandHandler {
   reset(): void {
     this.endMulti();
     this.w.proto = 2;
+    this.readonly = false;
     this.name = this.libName = this.libVersion = '';
     this.w.simple('RESET');
   }
