@@ -7,10 +7,11 @@
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterClient } from '../src/cluster/cluster-client.ts';
 import { type ClusterMap, readClusterMap } from '../src/cluster/map.ts';
 import { keySlot } from '../src/cluster/slots.ts';
 import { freePorts, mixedRecords, startShardServers } from './cluster-helpers.ts';
-import { packRecords, runBin, tempDir } from './helpers.ts';
+import { packRecords, runBin } from './helpers.ts';
 import { type Reply, command, respExchange } from './resp-helpers.ts';
 import { type RunningServer, serveRecords } from './server-helpers.ts';
 
@@ -29,8 +30,9 @@ let servers: RunningServer[] = [];
 
 beforeAll(async () => {
   ports = await freePorts(6);
-  dir = path.join(tempDir(), 'slots');
-  const run = runBin('shard', [packRecords(records), '--shards', '3', '--slots', '--replicas', '2',
+  const source = packRecords(records);
+  dir = path.join(path.dirname(source), 'slots');
+  const run = runBin('shard', [source, '--shards', '3', '--slots', '--replicas', '2',
     '--nodes', ports.map((p) => `127.0.0.1:${p}`).join(','), '-o', dir]);
   expect(run.status, run.stderr).toBe(0);
   map = readClusterMap(path.join(dir, 'cluster.json'));
@@ -152,6 +154,24 @@ describe('a slots cluster of 3 shards × 2 servers', () => {
       cluster.disconnect();
     }
   }, 30_000);
+
+  it('rokv\'s own cluster client and bin/client --cluster route every key over the binary ports', async () => {
+    const binary = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+    const client = await ClusterClient.connect(map, binary);
+    try {
+      const values = await Promise.all(records.map(([k]) => client.get(k)));
+      expect(values.filter((v, i) => !v?.equals(records[i][1]))).toHaveLength(0);
+      expect(client.failovers).toBe(0);
+    } finally {
+      await client.close();
+    }
+    const run = runBin('client', [path.join(dir, '..', 'test.data'), '--cluster', path.join(dir, 'cluster.json'),
+      '--servers', binary.map((a) => `127.0.0.1:${a.port}`).join(','), '--requests', '5000', '--clients', '2', '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.hits).toBe(5000);
+    expect(report.errors + report.mismatches).toBe(0);
+  });
 
   it('a primary killed mid-run: ioredis Cluster reads every key again within seconds, from the replica', async () => {
     const cluster = new Cluster([{ host: '127.0.0.1', port: ports[0] }], { enableReadyCheck: true });
