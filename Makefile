@@ -22,7 +22,7 @@ help:
 	@echo "make test             install, type-check, run the tests (ends with 'N passed, M failed')"
 	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
 	@echo "make bench            end-to-end benchmark vs Redis (BENCH_ARGS='--repeat 5'); writes BENCHMARKS.md"
-	@echo "make bench-cluster     1, 2, 3 shard servers, same data and load: bench/CLUSTER.md, bench/cluster.html"
+	@echo "make bench-cluster    1, 2, 3 shards through twemproxy and a cluster client: bench/latest/ (BENCH_ARGS=--publish: bench/)"
 	@echo "make microbench       hot-path micro-benchmarks (npm run bench)"
 	@echo "make soak MINUTES=2   server + client at load; RSS and event-loop delay every second"
 

@@ -83,3 +83,17 @@ export function stop(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/** Resolves once something accepts connections on 127.0.0.1:port; rejects after the ready timeout. */
+export async function waitForPort(port: number): Promise<void> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (performance.now() > deadline) throw new Error(`nothing listened on port ${port} within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
