@@ -102,7 +102,9 @@ const program = new Command('server')
 program.action((file: string, opts) => runMain('server', async () => {
   ignoreBrokenOutput();
   const started = performance.now();
-  const data = loadDataFile(file, { shared: opts.workers > 1 });
+  // `let`, dropped after the listening line: this function stays suspended while the
+  // server runs, and a first version held here would outlive every hot swap.
+  let data: DataFile | null = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
   if (opts.clusterNode && !opts.cluster) throw new InputError('--cluster-node goes with --cluster');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
@@ -152,6 +154,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );
+  data = null;
 
   let lastRequests = 0;
   const statsTimer = setInterval(() => {
