@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { NodeAddress } from './map.ts';
 
 export const PROBE_INTERVAL_MS = 250;
-export const PROBE_TIMEOUT_MS = 1000;
+export const PROBE_TIMEOUT_MS = 2000;
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
 const PONG = Buffer.from('+PONG\r\n');
 
@@ -27,6 +27,7 @@ export class PeerProbe {
   private readonly live: Uint8Array;
   private readonly onChange: (node: number, live: boolean) => void;
   private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
   /** 1 once a peer answered: from then on its changes are reported. */
   private readonly seen: Uint8Array;
 
@@ -62,8 +63,13 @@ export class PeerProbe {
 
   private tick(): void {
     const now = performance.now();
+    // This loop itself stalled: answers may be waiting unread behind this timer, so
+    // peers are not judged on time this round.
+    const stalled = this.lastTick > 0 && now - this.lastTick > 2 * PROBE_INTERVAL_MS;
+    this.lastTick = now;
     this.peers.forEach((peer, node) => {
       if (peer === null) return;
+      if (stalled && peer.waitingSince > 0) peer.waitingSince = now;
       if (peer.socket === null) return this.open(peer, node);
       if (peer.waitingSince > 0 && now - peer.waitingSince > PROBE_TIMEOUT_MS) {
         this.mark(node, false);
