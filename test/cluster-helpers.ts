@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { waitForPort } from '../tools/bench/processes.ts';
 import { type Reply, command, parseReplies } from './resp-helpers.ts';
 import { RawClient, type RunningServer, startServer } from './server-helpers.ts';
 
@@ -50,17 +51,14 @@ export async function startNutcracker(config: string, port: number, statsPort: n
   let log = '';
   child.stderr?.on('data', (d) => (log += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nutcracker exited (${child.exitCode}): ${log}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`nutcracker did not listen on ${port}: ${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let ready = false;
+  await Promise.race([
+    waitForPort(port),
+    exited.then(() => {
+      if (!ready) throw new Error(`nutcracker exited (${child.exitCode}): ${log}`);
+    }),
+  ]);
+  ready = true;
   return {
     process: child,
     log: () => log,

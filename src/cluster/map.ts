@@ -10,7 +10,7 @@ import { InputError } from '../errors.ts';
 import { checksum } from '../format/checksum.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { KetamaRing } from './ketama.ts';
-import { SLOT_COUNT, keySlot, splitSlots } from './slots.ts';
+import { SLOT_COUNT, keySlot, slotTable, splitSlots } from './slots.ts';
 
 export const CLUSTER_MAP_VERSION = 2;
 /** Bounds every tool and the library hold to: past them a map is absurd (and would eat memory). */
@@ -67,6 +67,13 @@ export function parseAddresses(text: string): NodeAddress[] {
   });
 }
 
+/** One `host:port`; a clear error for a list or anything else. */
+export function parseAddress(text: string): NodeAddress {
+  const addresses = parseAddresses(text);
+  if (addresses.length !== 1) throw new InputError(`"${text}" is a list: give one host:port`);
+  return addresses[0];
+}
+
 /** Which shards hold a key, in the order a reader should try them. */
 export interface Placement {
   shardsOf(key: Uint8Array, start?: number, end?: number): number[];
@@ -88,8 +95,7 @@ class SlotPlacement implements Placement {
   /** The shard of each slot. */
   readonly slotShard: Uint16Array;
   constructor(ranges: [number, number][]) {
-    this.slotShard = new Uint16Array(SLOT_COUNT);
-    ranges.forEach(([first, last], shard) => this.slotShard.fill(shard, first, last + 1));
+    this.slotShard = slotTable(ranges);
   }
   shardsOf(key: Uint8Array, start = 0, end = key.length): number[] {
     return [this.slotShard[keySlot(key, start, end)]];
@@ -113,8 +119,12 @@ export function newPlacement(kind: PlacementKind, shards: number, replicas: numb
  * rokv client's --servers): ketama, server i is shard i; slots, shard i's R servers.
  */
 export function serversOf(map: ClusterMap, shard: number): number[] {
-  if (map.placement === 'ketama') return [shard];
-  return Array.from({ length: map.replicas }, (_, r) => shard * map.replicas + r);
+  return map.placement === 'ketama' ? [shard] : slotShardServers(shard, map.replicas);
+}
+
+/** With slots placement: shard i's `replicas` servers, primary first. */
+export function slotShardServers(shard: number, replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, r) => shard * replicas + r);
 }
 
 /** How many servers the cluster has. */

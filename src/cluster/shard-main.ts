@@ -11,7 +11,7 @@ import { makeFolder, writeFileAtomic } from '../files.ts';
 import { cleanupOnSignal } from '../signals.ts';
 import { loadDataFile } from '../format/load.ts';
 import { PackWriter } from '../format/writer.ts';
-import { CLUSTER_MAP_VERSION, type ClusterMap, MAX_REPLICAS, MAX_SHARDS, type NodeAddress, type PlacementKind, formatAddress, mapId, newPlacement, parseAddresses } from './map.ts';
+import { CLUSTER_MAP_VERSION, type ClusterMap, MAX_REPLICAS, MAX_SHARDS, type NodeAddress, type PlacementKind, formatAddress, mapId, newPlacement, parseAddress, parseAddresses } from './map.ts';
 import { nutcrackerConfig } from './nutcracker.ts';
 import { splitSlots } from './slots.ts';
 
@@ -25,7 +25,7 @@ const program = new Command('shard')
   .addOption(new Option('--slots', 'place keys on Redis Cluster\'s 16,384 hash slots, split as redis-cli --cluster create does'))
   .option('-r, --replicas <r>', `copies of each key: ketama, on the shards twemproxy falls back to; slots, servers per shard (1 to ${MAX_REPLICAS})`, parseIntIn(1, MAX_REPLICAS), 1)
   .option('--nodes <list>', 'host:port of the servers\' RESP ports: one per shard (ketama), or shards × replicas, each shard\'s primary first (slots)', asFlag(parseAddresses))
-  .option('--proxy-listen <host:port>', `with --ketama: where twemproxy listens (nutcracker.yml); default ${DEFAULT_PROXY_LISTEN}`, asFlag(parseAddresses))
+  .option('--proxy-listen <host:port>', `with --ketama: where twemproxy listens (nutcracker.yml); default ${DEFAULT_PROXY_LISTEN}`, asFlag(parseAddress))
   .option('-o, --output <dir>', 'output folder (default: <file>.shards)')
   .addOption(new Option('--out <dir>').hideHelp())
   .option('--json', 'print the balance report as JSON');
@@ -44,7 +44,6 @@ program.action((file: string, opts) => runMain('shard', async () => {
   const duplicate = nodes.map(formatAddress).find((a, i, all) => all.indexOf(a) !== i);
   if (duplicate) throw new InputError(`--nodes lists ${duplicate} twice`);
   if (opts.proxyListen && kind !== 'ketama') throw new InputError('--proxy-listen is for --ketama (twemproxy) clusters');
-  if (opts.proxyListen && opts.proxyListen.length !== 1) throw new InputError('--proxy-listen takes one host:port');
   if (opts.proxyListen && nodes.length === 0) throw new InputError('--proxy-listen needs --nodes: nutcracker.yml lists the servers');
 
   const data = loadDataFile(file);
@@ -89,7 +88,7 @@ program.action((file: string, opts) => runMain('shard', async () => {
     let proxyFile: string | null = null;
     if (kind === 'ketama' && nodes.length > 0) {
       proxyFile = path.join(out, 'nutcracker.yml');
-      const listen = (opts.proxyListen ?? parseAddresses(DEFAULT_PROXY_LISTEN))[0];
+      const listen = opts.proxyListen ?? parseAddress(DEFAULT_PROXY_LISTEN);
       writeFileAtomic(proxyFile, nutcrackerConfig(map.id, listen, nodes));
     }
     const mean = data.recordCount / shards;

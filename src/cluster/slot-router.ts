@@ -5,8 +5,8 @@
 // sent READONLY, as in Redis Cluster.
 
 import crypto from 'node:crypto';
-import { type NodeAddress, type ShardRole, formatAddress } from './map.ts';
-import { SLOT_COUNT } from './slots.ts';
+import { type NodeAddress, type ShardRole, formatAddress, slotShardServers } from './map.ts';
+import { slotTable } from './slots.ts';
 
 /** This server answers the key: what route() returns instead of a slot. */
 export const SERVED_HERE = -1;
@@ -26,14 +26,13 @@ export class SlotRouter {
     this.role = role;
     this.self = role.node;
     this.live = live;
-    this.slotShard = new Uint16Array(SLOT_COUNT);
-    role.ranges.forEach(([first, last], shard) => this.slotShard.fill(shard, first, last + 1));
+    this.slotShard = slotTable(role.ranges);
     this.ids = role.nodes.map((_, i) => crypto.createHash('sha1').update(`rokv:${role.cluster}:${i}`).digest('hex'));
   }
 
   /** The servers of a shard, primary first (indexes in role.nodes). */
   serversOf(shard: number): number[] {
-    return Array.from({ length: this.role.replicas }, (_, r) => shard * this.role.replicas + r);
+    return slotShardServers(shard, this.role.replicas);
   }
 
   /** The shard's live servers first, then the dead, each group in map order. */

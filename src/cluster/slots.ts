@@ -37,6 +37,13 @@ export function keySlot(bytes: Uint8Array, start = 0, end = bytes.length): numbe
   return crc16(bytes, start, end) & (SLOT_COUNT - 1);
 }
 
+/** The shard of each slot, from each shard's [first, last] range. */
+export function slotTable(ranges: [number, number][]): Uint16Array {
+  const table = new Uint16Array(SLOT_COUNT);
+  ranges.forEach(([first, last], shard) => table.fill(shard, first, last + 1));
+  return table;
+}
+
 /**
  * The slot ranges [first, last] of `shards` shards as redis-cli --cluster create
  * assigns them to masters (clusterManagerCommandCreate: float arithmetic, lround).

@@ -6,7 +6,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { asFlag, ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddresses } from '../cluster/map.ts';
+import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddress } from '../cluster/map.ts';
 import { PeerProbe } from '../cluster/peer-probe.ts';
 import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
@@ -88,11 +88,7 @@ const program = new Command('server')
   .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, connections still open this long (answers not taken, or the client never closes) are cut', parseNumberIn(0, 86_400), DEFAULT_SHUTDOWN_GRACE_MS / 1000)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map (bin/shard): check it, report shard and map id in INFO; with a slots map, serve Redis Cluster (CLUSTER, MOVED, CROSSSLOT) on --resp-port')
-  .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag((text) => {
-    const nodes = parseAddresses(text);
-    if (nodes.length !== 1) throw new InvalidArgumentError('give one host:port');
-    return nodes[0];
-  }))
+  .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag(parseAddress))
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)

@@ -61,7 +61,7 @@ function slotsNode(s: RespSession, router: SlotRouter, node: number): void {
 
 /** The servers a shard is listed with: the live ones (acting primary first); all of them if none is live. */
 function listed(router: SlotRouter, shard: number): number[] {
-  const servers = router.byLiveness(shard);
+  const servers = router.serversOf(shard);
   const live = servers.filter((i) => router.isLive(i));
   return live.length > 0 ? live : servers;
 }
