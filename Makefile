@@ -38,6 +38,8 @@ build: dist/.stamp
 dist/.stamp: $(INSTALLED) $(SOURCES)
 	rm -rf dist
 	tsc -p tsconfig.build.json
+	@# tsc keeps the sources' ".ts" in the .d.ts files' imports; consumers resolve ".js".
+	@find dist -name '*.d.ts' -exec sed -i -E "s#(['\"])(\.\.?/[^'\"]*)\.ts\1#\1\2.js\1#g" {} +
 	@touch $@
 
 data: $(INSTALLED)

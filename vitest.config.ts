@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // One test file at a time: several assert bounds on a server's RSS, which two files
     // running at once on a 2-core machine make depend on when the GC gets the CPU.

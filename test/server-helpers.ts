@@ -19,9 +19,10 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startServer(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
+/** Starts bin/server (or `command`, another way of running it) on `file`, on port 0. */
+export function startServer(file: string, args: string[] = [], env: Record<string, string> = {}, command = path.join(ROOT, 'bin', 'server')): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'bin', 'server'), [file, '--port', '0', '--quiet', ...args], {
+    const child = spawn(command, [file, '--port', '0', '--quiet', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

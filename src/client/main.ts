@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // bin/client: a concurrent load generator that checks every answer against the data
 // file and reports throughput and latency percentiles (text, --json, --report HTML).
 

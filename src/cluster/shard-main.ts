@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // bin/shard: splits a packed data file into shard files placed on twemproxy's ketama
 // ring (--ketama, with replicas) or on Redis Cluster's hash slots (--slots), writes the
 // cluster map, and for ketama with --nodes a nutcracker.yml; reports balance and how

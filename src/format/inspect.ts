@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // bin/inspect: loads and fully checks a data file, then prints its header summary;
 // exits 0 only for a valid file.
 

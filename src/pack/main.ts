@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // bin/pack: imports TSV or NDJSON records into a packed data file, streaming the input;
 // any bad line, write error or signal stops the import and leaves no output behind.
 

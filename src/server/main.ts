@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // bin/server: loads a packed data file and serves it over the rokv protocol until
 // SIGINT/SIGTERM, on one event loop or (--workers N) on N sharing the port and one
 // copy of the data; reloads the file on SIGHUP (and with --watch when it changes),
@@ -5,6 +6,7 @@
 // --stats-interval seconds. A log line never takes the server down.
 
 import { Command, InvalidArgumentError } from 'commander';
+import { prepareServerProcess } from './process-setup.ts';
 import { asFlag, ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddress } from '../cluster/map.ts';
 import { PeerProbe } from '../cluster/peer-probe.ts';
@@ -96,6 +98,7 @@ const program = new Command('server')
   .showHelpAfterError();
 
 program.action((file: string, opts) => runMain('server', async () => {
+  prepareServerProcess();
   ignoreBrokenOutput();
   const started = performance.now();
   // `let`, dropped after the listening line: this function stays suspended while the

@@ -3,6 +3,8 @@
 // front increments, and the facts INFO reports. The data set only changes between
 // event-loop turns (swap()), so a request answered synchronously sees one version.
 
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { ShardRole } from '../cluster/map.ts';
 import { SlotRouter } from '../cluster/slot-router.ts';
 import type { DataFile } from '../format/data-file.ts';
@@ -77,6 +79,17 @@ function roleFacts(role: ShardRole | null): Record<string, unknown> {
   return facts;
 }
 
+let fullCollection: (() => void) | null = null;
+
+/** V8's full collection, exposed at run time (no --expose-gc flag needed; works in worker threads). */
+function collectGarbage(): void {
+  if (fullCollection === null) {
+    v8.setFlagsFromString('--expose-gc');
+    fullCollection = vm.runInNewContext('gc') as () => void;
+  }
+  fullCollection();
+}
+
 export class Service {
   /** The data set being served; replaced only by swap(). */
   data: DataFile;
@@ -111,8 +124,7 @@ export class Service {
     this.setRole(role);
     // The old bytes are garbage now (but for replies still being written); V8 does not
     // count shared buffers as heap pressure, so collect once, right after this turn.
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc) setImmediate(gc);
+    setImmediate(collectGarbage);
   }
 
   private setRole(role: ShardRole | null): void {
