@@ -1,7 +1,38 @@
-// What every command-line entry point shares: number parsing for flags, and one way
-// to turn errors into a message and an exit code instead of a stack trace.
+// What every command-line entry point shares: the command with its flag-error
+// behaviour, number parsing for flags, one JSON key style, and one way to turn errors
+// into a message and an exit code instead of a stack trace.
 
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+
+/** Exit code of a command line that could not be parsed (a bad flag, a missing argument). */
+export const USAGE_EXIT_CODE = 2;
+
+/**
+ * A command named `name` whose parse errors are one line — "name: <problem>; see
+ * --help" — and exit 2; --help prints the usage and exits 0.
+ */
+export function newCommand(name: string): Command {
+  return new Command(name)
+    .configureOutput({
+      outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}; see --help\n`),
+    })
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
+    });
+}
+
+/** camelCase → snake_case, the one key style of every tool's --json output. */
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** `value` as one line of JSON with every object key in snake_case. */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value, function (this: unknown, _key, v) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, inner]) => [snakeCase(k), inner]));
+  })}\n`;
+}
 
 const SUFFIXES: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
 

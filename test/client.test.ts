@@ -86,7 +86,7 @@ describe('bin/client', () => {
     expect(r.hits + r.misses).toBe(20_000);
     expect(r.misses / r.requests).toBeGreaterThan(0.2);
     expect(r.misses / r.requests).toBeLessThan(0.3);
-    expect(r.errors + r.mismatches + r.lostConnections).toBe(0);
+    expect(r.errors + r.mismatches + r.lost_connections).toBe(0);
     expect(r.threads).toBe(2);
     expect(r.latency.p50).toBeGreaterThan(0);
     expect(r.latency.p99).toBeGreaterThanOrEqual(r.latency.p50);
@@ -128,7 +128,7 @@ describe('bin/client', () => {
     const { status, stdout } = await run;
     expect(status).toBe(1);
     const r = JSON.parse(stdout);
-    expect(r.lostConnections).toBe(10);
+    expect(r.lost_connections).toBe(10);
     expect(r.requests).toBeGreaterThan(0);
   });
 

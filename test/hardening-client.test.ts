@@ -82,7 +82,7 @@ describe('bin/client ends, non-zero and with the reason, against servers that do
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report.mismatches).toBe(0);
-    expect(report.lostConnections).toBe(1);
+    expect(report.lost_connections).toBe(1);
     expect(JSON.stringify(report.examples)).toMatch(/protocol error: unknown status 0x07/);
   });
 

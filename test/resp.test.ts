@@ -264,7 +264,7 @@ describe('bin/client --protocol resp', () => {
     const report = JSON.parse(run.stdout);
     expect(report.requests).toBe(30_000);
     expect(report.hits).toBeGreaterThan(20_000);
-    expect([report.mismatches, report.errors, report.lostConnections]).toEqual([0, 0, 0]);
+    expect([report.mismatches, report.errors, report.lost_connections]).toEqual([0, 0, 0]);
   });
 });
 

@@ -1,9 +1,9 @@
 // The test-data generator: seeded random records written as a packed data file,
 // byte-identical for the same options. Default shape: UUIDv4 keys, a–z values of 1..99 bytes.
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import seedrandom from 'seedrandom';
-import { parseCount, runMain } from '../src/cli.ts';
+import { newCommand, parseCount, runMain } from '../src/cli.ts';
 import { checkOutputFile } from '../src/files.ts';
 import { cleanupOnSignal } from '../src/signals.ts';
 import { PackWriter } from '../src/format/writer.ts';
@@ -82,7 +82,7 @@ function fillFrom(alphabet: Buffer | null, out: Buffer, length: number, random: 
   }
 }
 
-const program = new Command('generate')
+const program = newCommand('generate')
   .description('Write a packed data file of seeded random records (the same options give the same bytes).')
   .requiredOption('-n, --count <count>', 'number of records, e.g. 10000, 100K, 1M', parseCount)
   .option('-o, --output <file>', 'output file (default: testdata_<count>.data)')
@@ -91,8 +91,7 @@ const program = new Command('generate')
   .option('--key-length <dist>', 'key length for alnum/bytes keys: N, MIN-MAX or exp:MEAN', parseLengths)
   .option('--value-length <dist>', 'value length: N, MIN-MAX or exp:MEAN', parseLengths)
   .addOption(new Option('--values <kind>', 'value bytes: lower (a-z), alnum, bytes').choices(['lower', 'alnum', 'bytes']).default('lower'))
-  .option('-q, --quiet', 'no progress on stderr')
-  .showHelpAfterError();
+  .option('-q, --quiet', 'no progress on stderr');
 
 program.action((opts) => runMain('generate', async () => {
   const count: number = opts.count;

@@ -90,7 +90,7 @@ program.action((opts) => runMain('soak', async () => {
     `loop lag  ${sparkline(samples.map((s) => s.loopMax), 60)}  max ${Math.max(...samples.map((s) => s.loopMax)).toFixed(2)} ms (per-second max)`,
     '',
     `client: ${Math.round(report.requests ?? 0).toLocaleString('en-US')} requests, ${Math.round(report.throughput ?? 0).toLocaleString('en-US')} req/s, ` +
-      `${report.mismatches ?? '?'} mismatches, ${report.errors ?? '?'} errors, ${report.lostConnections ?? '?'} lost connections (exit ${clientExit})`,
+      `${report.mismatches ?? '?'} mismatches, ${report.errors ?? '?'} errors, ${report.lost_connections ?? '?'} lost connections (exit ${clientExit})`,
     `RSS growth after ${opts.warmup} s warm-up: ${growth.toFixed(1)} MB (bound ${opts.maxGrowth} MB)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -21,7 +21,7 @@ export async function runClusterLoad(options: LoadOptions, map: ClusterMap, data
   let issued = 0;
   let completed = 0;
   let deadline = Infinity;
-  const take = () => (options.durationSeconds > 0 ? performance.now() < deadline : issued++ < budget);
+  const take = () => !options.stop?.aborted && (options.durationSeconds > 0 ? performance.now() < deadline : issued++ < budget);
   const progress = options.onProgress ? setInterval(() => options.onProgress?.(tally.result.requests), 500) : null;
 
   const loop = async (client: ClusterClient) => {

@@ -29,6 +29,7 @@ const budget = task.warmup + task.requests;
 let issued = 0;
 let completed = 0;
 let deadline = Infinity; // with --duration: no new requests after this
+let stopped = false; // the main thread asked to stop (Ctrl-C): no new requests
 let openConnections = 0;
 
 function counting(): boolean {
@@ -36,6 +37,7 @@ function counting(): boolean {
 }
 
 function takeRequest(now: number): boolean {
+  if (stopped) return false;
   if (task.durationMs > 0) return now < deadline;
   if (issued >= budget) return false;
   issued++;
@@ -204,7 +206,12 @@ if (task.timeoutMs > 0) {
   }, Math.min(1000, task.timeoutMs / 4)).unref();
 }
 parentPort?.postMessage({ type: 'ready' });
-parentPort?.once('message', () => {
+// 'start', then perhaps 'stop'.
+parentPort?.on('message', (message: string) => {
+  if (message === 'stop') {
+    stopped = true;
+    return;
+  }
   const now = performance.now();
   for (const connection of connections) connection.fill(now);
 });

@@ -35,6 +35,8 @@ export interface LoadOptions {
   servers?: ServerAddress[];
   /** Called about twice a second with counted answers so far. */
   onProgress?: (answered: number) => void;
+  /** When aborted (Ctrl-C), no new requests are sent; the answers in flight are awaited and reported. */
+  stop?: AbortSignal;
 }
 
 export interface LatencySummary {
@@ -63,6 +65,8 @@ export interface LoadReport extends AnswerCounts {
   /** Latency (µs) at percentiles from 0 to 99.999, for the distribution chart. */
   distribution: { percentile: number; micros: number }[];
   examples: Example[];
+  /** The run was stopped (Ctrl-C) before its requests or duration were done. */
+  interrupted: boolean;
 }
 
 const PROGRESS_MS = 500;
@@ -150,6 +154,11 @@ async function runWorkers(options: LoadOptions, threads: number, data: DataFile,
   failed.catch(() => {}); // a failure also rejects Promise.all(results) below, where it is reported
   await Promise.race([Promise.all(ready), failed]);
   for (const worker of workers) worker.postMessage('start');
+  const stopAll = () => {
+    for (const worker of workers) worker.postMessage('stop');
+  };
+  if (options.stop?.aborted) stopAll();
+  options.stop?.addEventListener('abort', stopAll, { once: true });
   const ticker = options.onProgress
     ? setInterval(() => options.onProgress?.(progress.reduce((a, b) => a + b, 0)), PROGRESS_MS)
     : null;
@@ -157,6 +166,7 @@ async function runWorkers(options: LoadOptions, threads: number, data: DataFile,
     return await Promise.all(results);
   } finally {
     if (ticker) clearInterval(ticker);
+    options.stop?.removeEventListener('abort', stopAll);
     for (const worker of workers) void worker.terminate();
   }
 }
@@ -204,5 +214,6 @@ function assemble(options: LoadOptions, threads: number, parts: WorkerResult[], 
     })),
     distribution: DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, micros: total.getValueAtPercentile(percentile) })),
     examples: parts.flatMap((p) => p.examples).slice(0, 5),
+    interrupted: options.stop?.aborted ?? false,
   };
 }

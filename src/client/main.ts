@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // bin/client: a concurrent load generator that checks every answer against the data
-// file and reports throughput and latency percentiles (text, --json, --report HTML).
+// file and reports throughput and latency percentiles (text, --json, -o HTML); Ctrl-C
+// reports what was answered so far.
 
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
-import { asFlag, parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { Option } from 'commander';
+import { asFlag, jsonLine, newCommand, parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { parseServers } from '../cluster/cluster-client.ts';
 import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
@@ -14,8 +15,16 @@ import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
 
 const INTERVAL_MS = 250;
+/** 128 + SIGINT, as a shell reports a command stopped by Ctrl-C. */
+const INTERRUPTED_EXIT_CODE = 130;
 
-const program = new Command('client')
+/** How this run was started, for the report: bin/client and its arguments, quoted where needed. */
+function commandLine(): string {
+  const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+  return ['client', ...process.argv.slice(2)].map(quote).join(' ');
+}
+
+const program = newCommand('client')
   .description('Send GETs for random keys of a data file to a rokv server, check every answer, report latency.')
   .argument('<file>', 'the packed data file the server serves')
   .option('--host <host>', 'server address', DEFAULT_HOST)
@@ -34,13 +43,21 @@ const program = new Command('client')
   .option('--connect-timeout <seconds>', 'give up connecting after this long', parseNumberIn(0.1, 3600), 5)
   .option('--timeout <seconds>', 'a connection whose requests get no answer this long is lost, and the run fails (0 = wait forever)', parseNumberIn(0, 86_400), 10)
   .option('--json', 'print one JSON object on stdout instead of the table')
-  .option('--report <file.html>', 'write a self-contained HTML page with latency charts')
-  .showHelpAfterError();
+  .option('-o, --output <file.html>', 'write a self-contained HTML page with latency charts')
+  .addOption(new Option('--report <file.html>').hideHelp());
 
 program.action((file: string, opts) => runMain('client', async () => {
   if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new InputError('--cluster and --servers go together');
   if (opts.cluster && opts.protocol !== 'rokv') throw new InputError('--cluster speaks the rokv protocol only');
-  if (opts.report) checkOutputFile(opts.report, [file]);
+  const reportFile: string | undefined = opts.output ?? opts.report;
+  if (reportFile) checkOutputFile(reportFile, [file]);
+  // Ctrl-C: stop sending, report what was answered, exit 130; a second Ctrl-C exits at once.
+  const stop = new AbortController();
+  const onInterrupt = () => {
+    if (stop.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
+    stop.abort();
+  };
+  process.on('SIGINT', onInterrupt);
   const live = process.stderr.isTTY && !opts.json;
   const target = opts.duration ? 0 : opts.requests;
   const report = await runLoad({
@@ -64,20 +81,23 @@ program.action((file: string, opts) => runMain('client', async () => {
     onProgress: live
       ? (answered) => process.stderr.write(`\r${answered.toLocaleString('en-US')}${target ? ` / ${target.toLocaleString('en-US')}` : ''} answered `)
       : undefined,
+    stop: stop.signal,
   });
   if (live) process.stderr.write('\r\x1b[K');
   // The results first: a report that cannot be written must not lose them.
-  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatText(report)}\n`);
+  process.stdout.write(opts.json ? jsonLine(report) : `${formatText(report)}\n`);
   const failures = report.errors + report.mismatches + report.lostConnections;
   if (failures > 0) process.exitCode = 1;
-  if (opts.report) {
+  if (reportFile) {
     try {
-      fs.writeFileSync(opts.report, renderHtml(report));
+      fs.writeFileSync(reportFile, renderHtml(report, { file, command: commandLine() }));
     } catch (error) {
-      throw writeError(opts.report, error);
+      throw writeError(reportFile, error);
     }
-    if (!opts.json) process.stderr.write(`client: wrote ${opts.report}\n`);
+    process.stderr.write(`client: wrote ${reportFile}\n`);
   }
+  if (report.interrupted) process.exitCode = INTERRUPTED_EXIT_CODE;
+  process.off('SIGINT', onInterrupt);
 }));
 
 await program.parseAsync();

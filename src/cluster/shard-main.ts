@@ -5,8 +5,8 @@
 // many keys one more shard would move.
 
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { asFlag, parseIntIn, runMain } from '../cli.ts';
+import { Option } from 'commander';
+import { asFlag, jsonLine, newCommand, parseIntIn, runMain } from '../cli.ts';
 import { InputError } from '../errors.ts';
 import { makeFolder, writeFileAtomic } from '../files.ts';
 import { cleanupOnSignal } from '../signals.ts';
@@ -18,7 +18,7 @@ import { splitSlots } from './slots.ts';
 
 const DEFAULT_PROXY_LISTEN = '127.0.0.1:22121';
 
-const program = new Command('shard')
+const program = newCommand('shard')
   .description('Split a packed data file into shards, placed on twemproxy\'s ketama ring (default) or on Redis Cluster hash slots, and write cluster.json (and nutcracker.yml).')
   .argument('<file>', 'the packed data file')
   .requiredOption('-n, --shards <n>', 'number of shards', parseIntIn(1, MAX_SHARDS))
@@ -105,7 +105,7 @@ program.action((file: string, opts) => runMain('shard', async () => {
       moved_to_n_plus_1: data.recordCount > 0 ? moved / data.recordCount : 0,
       ideal_moved: 1 / (shards + 1),
     };
-    if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (opts.json) process.stdout.write(jsonLine(report));
     else {
       const copies = kind === 'ketama' ? `${replicas} cop${replicas > 1 ? 'ies' : 'y'} of each key` : `${replicas} server${replicas > 1 ? 's' : ''} per shard`;
       process.stdout.write([

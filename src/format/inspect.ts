@@ -1,21 +1,28 @@
 #!/usr/bin/env node
-// bin/inspect: loads and fully checks a data file, then prints its header summary;
-// exits 0 only for a valid file.
+// bin/inspect: loads and fully checks a data file, then prints its header summary, or
+// with --dump every record (dump.ts); exits 0 only for a valid file.
 
-import { Command } from 'commander';
-import { runMain } from '../cli.ts';
+import { Option } from 'commander';
+import { jsonLine, newCommand, runMain } from '../cli.ts';
+import { InputError } from '../errors.ts';
+import type { DataFile } from './data-file.ts';
+import { DUMP_FORMATS, type DumpFormat, dumpChunks, dumpProblem } from './dump.ts';
 import { RECORD_HEADER_SIZE } from './layout.ts';
 import { loadDataFile } from './load.ts';
 
-const program = new Command('inspect')
+const program = newCommand('inspect')
   .description('Check a packed rokv data file completely and print its header summary.')
   .argument('<file>', 'the packed data file')
   .option('--json', 'print the summary as one JSON object')
-  .showHelpAfterError();
+  .option('--dump', 'write every record to stdout instead, as lines bin/pack reads back into the same file')
+  .addOption(new Option('--format <format>', 'with --dump: tsv (key<TAB>value), ndjson (text) or base64 (ndjson of base64 strings, any bytes: pack --base64)').choices(DUMP_FORMATS));
 
-program.action((file: string, opts) => runMain('inspect', () => {
+program.action((file: string, opts) => runMain('inspect', async () => {
+  if (opts.format && !opts.dump) throw new InputError('--format goes with --dump');
+  if (opts.dump && opts.json) throw new InputError('--dump and --json do not go together');
   const started = performance.now();
   const data = loadDataFile(file);
+  if (opts.dump) return dump(data, opts.format ?? 'tsv');
   const loadSeconds = (performance.now() - started) / 1000;
   data.verifyKeys();
   const seconds = (performance.now() - started) / 1000;
@@ -38,7 +45,7 @@ program.action((file: string, opts) => runMain('inspect', () => {
     rss_bytes_after_load: process.memoryUsage.rss(),
   };
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stdout.write(jsonLine(summary));
     return;
   }
   const n = (x: number) => x.toLocaleString('en-US');
@@ -54,5 +61,24 @@ program.action((file: string, opts) => runMain('inspect', () => {
     `RSS             ${(summary.rss_bytes_after_load / 1e6).toFixed(1)} MB`,
   ].join('\n') + '\n');
 }));
+
+/**
+ * Writes the dump to stdout, waiting for the reader. Checked whole first: a record the
+ * format cannot carry fails before any line is written. A reader that goes away
+ * (`| head`) ends the dump quietly.
+ */
+async function dump(data: DataFile, format: DumpFormat): Promise<void> {
+  const why = dumpProblem(data, format);
+  if (why !== null) throw new InputError(why);
+  let failed: NodeJS.ErrnoException | null = null;
+  process.stdout.on('error', (error) => (failed = error));
+  for (const chunk of dumpChunks(data, format)) {
+    if (failed) break;
+    if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve).once('error', resolve));
+  }
+  await new Promise<void>((resolve) => (failed ? resolve() : process.stdout.write('', () => resolve())));
+  const error = failed as NodeJS.ErrnoException | null;
+  if (error && error.code !== 'EPIPE') throw new InputError(`cannot write stdout: ${error.message}`);
+}
 
 await program.parseAsync();

@@ -4,8 +4,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { runMain } from '../cli.ts';
+import { InvalidArgumentError, Option } from 'commander';
+import { newCommand, runMain } from '../cli.ts';
 import { InputError } from '../errors.ts';
 import { checkOutputFile, reasonOf } from '../files.ts';
 import { cleanupOnSignal } from '../signals.ts';
@@ -44,7 +44,7 @@ class LineNumbers {
   }
 }
 
-const program = new Command('pack')
+const program = newCommand('pack')
   .description('Build a packed rokv data file from TSV (key<TAB>value) or NDJSON ({"key":…,"value":…}) lines.')
   .argument('<input>', 'input file, or - for standard input')
   .requiredOption('-o, --output <file>', 'the packed data file to write')
@@ -52,8 +52,7 @@ const program = new Command('pack')
   .option('--sep <char>', 'separator for tsv input (default: tab; \'\\t\' accepted)', parseSeparator)
   .option('--base64', 'NDJSON keys and values are base64 (any bytes)')
   .addOption(new Option('--dedupe <which>', 'keep the first or last record of a duplicate key (default: error)').choices(['first', 'last']))
-  .option('-q, --quiet', 'no summary line on stderr')
-  .showHelpAfterError();
+  .option('-q, --quiet', 'no summary line on stderr');
 
 program.action((input: string, opts) => runMain('pack', async () => {
   const format: 'tsv' | 'ndjson' | undefined = opts.format ?? (input === '-' ? 'tsv' : FORMAT_BY_EXTENSION[path.extname(input).toLowerCase()]);

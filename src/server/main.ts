@@ -5,9 +5,9 @@
 // off the event loop; prints one startup line and, unless --quiet, a stats line every
 // --stats-interval seconds. A log line never takes the server down.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { prepareServerProcess } from './process-setup.ts';
-import { asFlag, ignoreBrokenOutput, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
+import { asFlag, ignoreBrokenOutput, newCommand, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddress } from '../cluster/map.ts';
 import { PeerProbe } from '../cluster/peer-probe.ts';
 import { InputError } from '../errors.ts';
@@ -77,7 +77,7 @@ async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceO
   return { ports, stats: pool.stats, versions, close: () => pool.close(), pool };
 }
 
-const program = new Command('server')
+const program = newCommand('server')
   .description('Serve GETs from a packed rokv data file over TCP: rokv\'s binary protocol (shared/protocol.md) and, with --resp-port, the Redis protocol (docs/RESP.md).')
   .argument('<file>', 'the packed data file')
   .option('--host <host>', 'address to listen on', parseHost, DEFAULT_HOST)
@@ -94,8 +94,7 @@ const program = new Command('server')
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
-  .option('-q, --quiet', 'no periodic stats line')
-  .showHelpAfterError();
+  .option('-q, --quiet', 'no periodic stats line');
 
 program.action((file: string, opts) => runMain('server', async () => {
   prepareServerProcess();

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
-import { lineChart } from '../../src/client/report.ts';
+import { lineChart } from '../../src/client/chart.ts';
 import { type Started, freePort, median, startUntil, stop, waitForPort } from './processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

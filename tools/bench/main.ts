@@ -59,8 +59,8 @@ function runClient(file: string, target: Target, scenario: Scenario): Measuremen
     p99: report.latency.p99,
     serverCpuSeconds: cpuSeconds(pid) - cpuBefore,
     serverRss: rssBytes(pid),
-    clientCpuSeconds: report.clientCpuSeconds,
-    failures: report.errors + report.mismatches + report.lostConnections,
+    clientCpuSeconds: report.client_cpu_seconds,
+    failures: report.errors + report.mismatches + report.lost_connections,
   };
 }
 

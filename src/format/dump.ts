@@ -1,0 +1,73 @@
+// inspect --dump: every record of a data file, in file order, as lines bin/pack reads
+// back into the same file — TSV (key<TAB>value), NDJSON ({"key","value"} as text), or
+// base64 (NDJSON whose strings are base64, for any bytes: pack --base64).
+
+import { isUtf8 } from 'node:buffer';
+import type { DataFile } from './data-file.ts';
+
+export const DUMP_FORMATS = ['tsv', 'ndjson', 'base64'] as const;
+export type DumpFormat = (typeof DUMP_FORMATS)[number];
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Why a record cannot be written in `format` so that pack reads it back unchanged
+ * (it would be split, cut or rewritten), or null. `first`: the first line of the
+ * output, where pack drops a UTF-8 byte-order mark.
+ */
+function problem(format: DumpFormat, key: Buffer, value: Buffer, first: boolean): string | null {
+  if (format === 'base64') return null;
+  if (format === 'ndjson') {
+    if (!isUtf8(key)) return 'its key is not UTF-8 text';
+    if (!isUtf8(value)) return 'its value is not UTF-8 text';
+    return null;
+  }
+  if (key.includes(TAB)) return 'its key holds a tab';
+  if (key.includes(LF) || value.includes(LF)) return 'it holds a line feed';
+  if (value.length > 0 && value[value.length - 1] === CR) return 'its value ends with a carriage return';
+  if (first && key.subarray(0, BOM.length).equals(BOM)) return 'its key starts with a byte-order mark';
+  return null;
+}
+
+/** The first record `format` cannot carry, as a message naming a format that can, or null. */
+export function dumpProblem(data: DataFile, format: DumpFormat): string | null {
+  if (format === 'base64') return null;
+  const records = data.recordOffsets();
+  for (let i = 0; i < records.length; i++) {
+    const why = problem(format, data.key(records[i]), data.value(records[i]), i === 0);
+    if (why !== null) return `record ${i + 1} cannot be written as ${format}: ${why}; use --format base64 (any bytes)`;
+  }
+  return null;
+}
+
+function line(format: DumpFormat, key: Buffer, value: Buffer): Buffer {
+  switch (format) {
+    case 'tsv':
+      return Buffer.concat([key, Buffer.of(TAB), value, Buffer.of(LF)]);
+    case 'ndjson':
+      return Buffer.from(`{"key":${JSON.stringify(key.toString('utf8'))},"value":${JSON.stringify(value.toString('utf8'))}}\n`, 'utf8');
+    case 'base64':
+      return Buffer.from(`{"key":"${key.toString('base64')}","value":"${value.toString('base64')}"}\n`, 'latin1');
+  }
+}
+
+/** The dump in chunks of about 1 MiB; check dumpProblem first. */
+export function* dumpChunks(data: DataFile, format: DumpFormat): Generator<Buffer> {
+  const lines: Buffer[] = [];
+  let size = 0;
+  for (const record of data.recordOffsets()) {
+    const next = line(format, data.key(record), data.value(record));
+    lines.push(next);
+    size += next.length;
+    if (size >= CHUNK_BYTES) {
+      yield Buffer.concat(lines, size);
+      lines.length = 0;
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(lines, size);
+}
