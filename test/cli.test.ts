@@ -2,7 +2,7 @@
 // exit 2, --help exits 0, --json output has snake_case keys everywhere, and a tool that
 // writes a file says where.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { ROOT, runBin, runTool, tempDir } from './helpers.ts';
 import { type RunningServer, startServer } from './server-helpers.ts';
 
 const FIXTURE = path.join(ROOT, 'data', 'fixture.data');
-type Tool = { name: string; run: (args: string[]) => ReturnType<typeof spawnSync<string>>; args: string[] };
+type Tool = { name: string; run: (args: string[]) => SpawnSyncReturns<string>; args: string[] };
 const TOOLS: Tool[] = [
   { name: 'server', run: (a) => runBin('server', a), args: [FIXTURE] },
   { name: 'client', run: (a) => runBin('client', a), args: [FIXTURE] },

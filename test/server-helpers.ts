@@ -36,7 +36,7 @@ export function startServer(file: string, args: string[] = [], env: Record<strin
       if (match) {
         resolve({
           port: Number(match[1]),
-          respPort: Number(/RESP on \S+:(\d+):/.exec(stdout)?.[1] ?? 0),
+          respPort: Number(/RESP on \S+:(\d+)[,:]/.exec(stdout)?.[1] ?? 0),
           process: child,
           stdout,
           stderr: () => stderr,

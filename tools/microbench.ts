@@ -9,15 +9,14 @@ import { Bench } from 'tinybench';
 import { murmur3 } from '../src/format/hash.ts';
 import { loadDataFile } from '../src/format/load.ts';
 import { respWire } from '../src/client/resp.ts';
-import { Budget } from '../src/protocol/budget.ts';
 import type { Codec } from '../src/protocol/codec.ts';
-import { Output } from '../src/protocol/output.ts';
 import { respCodec } from '../src/protocol/resp/session.ts';
 import { MAX_REQUEST_PAYLOAD } from '../src/protocol/rokv/constants.ts';
 import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
 import { encodeGet } from '../src/protocol/rokv/frames.ts';
 import { rokvCodec } from '../src/protocol/rokv/session.ts';
 import { Connection } from '../src/server/connection.ts';
+import { loopShared } from '../src/server/server.ts';
 import { Service } from '../src/service/service.ts';
 
 const FILE = 'testdata_1M.data';
@@ -98,7 +97,7 @@ const fakeSocket = {
 };
 const service = new Service(data, { file: FILE });
 function serverSide(codec: Codec): (chunk: Buffer) => void {
-  const shared = { out: new Output(), unsent: new Budget(Infinity), partials: new Budget(Infinity) };
+  const shared = loopShared(service, Infinity, Infinity);
   const connection = new Connection(fakeSocket as never, shared, codec, service, 1, () => {});
   return (connection as unknown as { onData(c: Buffer): void }).onData.bind(connection);
 }

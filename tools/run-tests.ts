@@ -1,12 +1,13 @@
 // Runs the vitest suite and ends with one line "N passed, M failed" read from vitest's
 // JSON result; exits non-zero when anything failed or nothing ran. First installs the
-// Debian packages tests need when they are missing (twemproxy: nutcracker).
+// Debian packages tests need when they are missing (twemproxy: nutcracker; Prometheus's
+// promtool, which checks /metrics).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
 /** Debian packages the tests run, by the command each provides. */
-const PACKAGES: [command: string, pkg: string][] = [['nutcracker', 'nutcracker']];
+const PACKAGES: [command: string, pkg: string][] = [['nutcracker', 'nutcracker'], ['promtool', 'prometheus']];
 
 function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;

@@ -8,6 +8,9 @@ const SLAB_SIZE = 256 * 1024;
 
 export class Output {
   buf = Buffer.allocUnsafe(SLAB_SIZE);
+  /** Where the bytes handed to sockets are counted: counts[field]. */
+  private readonly counts: Float64Array;
+  private readonly field: number;
   /** First byte of the batch not yet handed to the socket. */
   start = 0;
   /** Next byte to write. */
@@ -18,6 +21,17 @@ export class Output {
   /** Bytes encoded and not yet handed to a socket. */
   get pending(): number {
     return this.pos - this.start;
+  }
+
+  /** `counts[field]` adds up the bytes handed to sockets (a server's BYTES_OUT); none by default. */
+  constructor(counts: Float64Array = new Float64Array(1), field = 0) {
+    this.counts = counts;
+    this.field = field;
+  }
+
+  /** Counts n bytes handed to a socket around this buffer (a view of the data). */
+  countSent(n: number): void {
+    this.counts[this.field] += n;
   }
 
   /** Makes room for n contiguous bytes, flushing to the socket first if needed. */
@@ -35,6 +49,7 @@ export class Output {
   /** Hands the batch to the socket: one write. */
   flush(socket: Socket): void {
     if (this.pos === this.start) return;
+    this.counts[this.field] += this.pos - this.start;
     socket.write(this.buf.subarray(this.start, this.pos));
     if (socket.writableLength > 0) this.held = true; // the socket keeps a view of the region
     if (this.held) this.start = this.pos;

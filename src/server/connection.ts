@@ -8,6 +8,7 @@ import type { Budget } from '../protocol/budget.ts';
 import type { Codec, Link, Session } from '../protocol/codec.ts';
 import type { Output } from '../protocol/output.ts';
 import type { Service } from '../service/service.ts';
+import { BYTES_IN } from '../service/stats.ts';
 
 /** Stop reading a connection while this many reply bytes wait to be sent. */
 export const OUTPUT_HIGH_WATER = 1 << 20;
@@ -53,12 +54,15 @@ export interface LoopShared {
   unsent: Budget;
   /** Unfinished requests buffered by decoders. */
   partials: Budget;
+  /** The loop's counters (BYTES_IN). */
+  counts: Float64Array;
 }
 
 export class Connection implements Link {
   readonly socket: Socket;
   readonly out: Output;
   readonly partials: Budget;
+  private readonly counts: Float64Array;
   private readonly unsentBudget: Budget;
   /** This connection's share of unsentBudget: its socket's writableLength when last looked. */
   private unsentCharged = 0;
@@ -87,6 +91,7 @@ export class Connection implements Link {
     this.socket = socket;
     this.out = shared.out;
     this.partials = shared.partials;
+    this.counts = shared.counts;
     this.unsentBudget = shared.unsent;
     this.id = id;
     this.session = codec.open(this, service);
@@ -117,6 +122,7 @@ export class Connection implements Link {
 
   sendView(view: Buffer): void {
     this.out.flush(this.socket);
+    this.out.countSent(view.length);
     this.socket.write(view);
   }
 
@@ -167,6 +173,7 @@ export class Connection implements Link {
   }
 
   private onData(chunk: Buffer): void {
+    this.counts[BYTES_IN] += chunk.length;
     if (this.ended || this.inputLeft === 0) return;
     if (chunk.length > this.inputLeft) chunk = chunk.subarray(0, this.inputLeft);
     this.inputLeft -= chunk.length;

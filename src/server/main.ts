@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
-import { type DataVersion, Service, type ServiceOptions, versionOf } from '../service/service.ts';
+import { type DataVersion, Service, type ServiceOptions, firstVersion } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
@@ -91,6 +91,8 @@ const program = newCommand('server')
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map (bin/shard): check it, report shard and map id in INFO; with a slots map, serve Redis Cluster (CLUSTER, MOVED, CROSSSLOT) on --resp-port')
   .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag(parseAddress))
+  .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz over HTTP on this port (0 = any free port)', parseIntIn(0, 65_535))
+  .option('--metrics-host <host>', 'address of the metrics listener (default: --host)', parseHost)
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
@@ -105,6 +107,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   let data: DataFile | null = loadDataFile(file, { shared: opts.workers > 1 });
   if (opts.verify) data.verifyKeys();
   if (opts.clusterNode && !opts.cluster) throw new InputError('--cluster-node goes with --cluster');
+  if (opts.metricsHost !== undefined && opts.metricsPort === undefined) throw new InputError('--metrics-host goes with --metrics-port');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
   const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
   const role: ShardRole | null = opts.cluster ? checkShard(opts.cluster, file, data, self) : null;
@@ -122,7 +125,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
   };
-  const initial: DataVersion = { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
+  const initial: DataVersion = firstVersion(data);
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
@@ -138,17 +141,28 @@ program.action((file: string, opts) => runMain('server', async () => {
   // Tests kill a worker this way (never set in production): see the README.
   const onFault = () => (serving as { pool?: WorkerPool }).pool?.injectFault();
   if (process.env.ROKV_TEST_FAULTS === '1') process.on('SIGUSR2', onFault);
+  let stopping = false;
+  const metricsHost: string = opts.metricsHost ?? opts.host;
+  // Loaded only when asked: prom-client costs memory a server without metrics need not pay.
+  const metrics = opts.metricsPort === undefined ? null : await (await import('./metrics.ts')).listenMetrics(
+    { stats: serving.stats, dataVersion: () => versions.current, serving: () => !stopping }, metricsHost, opts.metricsPort,
+  ).catch(async (error: NodeJS.ErrnoException) => {
+    versions.stop();
+    await serving.close();
+    throw listenError(metricsHost, [opts.metricsPort], error.code, error.message);
+  });
   const stopped = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('SIGINT')).once('SIGTERM', () => resolve('SIGTERM')));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
+  const metricsAt = metrics === null ? '' : `, metrics on http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metrics.port}/metrics`;
   const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
   const probe = peers && role?.node != null
     ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), (node, live) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}\n`))
     : null;
   probe?.start();
   process.stdout.write(
-    `rokv listening on ${host}:${serving.ports[0]}${resp}: ${data.recordCount.toLocaleString('en-US')} records, ` +
+    `rokv listening on ${host}:${serving.ports[0]}${resp}${metricsAt}: ${data.recordCount.toLocaleString('en-US')} records, ` +
     `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );
@@ -170,10 +184,12 @@ program.action((file: string, opts) => runMain('server', async () => {
   statsTimer.unref();
 
   const reason = await Promise.race([gaveUp, stopped]);
+  stopping = true;
   process.stderr.write(`rokv: ${reason}: closing ${serving.stats.total(OPEN)} connections\n`);
   versions.stop();
   probe?.stop();
   await serving.close();
+  await metrics?.close();
   if (reason === GIVING_UP) process.exitCode = 1; // for a supervisor to restart the process
   process.off('SIGUSR2', onFault);
   process.off('SIGHUP', onHangup);

@@ -7,7 +7,7 @@ import { Budget } from '../protocol/budget.ts';
 import type { Codec } from '../protocol/codec.ts';
 import { Output } from '../protocol/output.ts';
 import type { Service } from '../service/service.ts';
-import { ACCEPTED, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from '../service/stats.ts';
+import { ACCEPTED, BYTES_OUT, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from '../service/stats.ts';
 import { Connection, type LoopShared, closeGently } from './connection.ts';
 import { socketQueues } from './kernel-queues.ts';
 
@@ -47,6 +47,16 @@ const SWEEPS_PER_TIMEOUT = 4;
 /** After a shutdown signal, connections that have not closed by then are destroyed. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
+/** What every connection of one event loop shares: the output batch, the memory budgets, the counters. */
+export function loopShared(service: Service, maxUnsentBytes: number, maxPartialBytes: number): LoopShared {
+  return {
+    out: new Output(service.counts, BYTES_OUT),
+    counts: service.counts,
+    unsent: new Budget(maxUnsentBytes, service.counts, UNSENT_BYTES),
+    partials: new Budget(maxPartialBytes, service.counts, PARTIAL_BYTES),
+  };
+}
+
 export class RokvServer {
   readonly service: Service;
   readonly connections = new Set<Connection>();
@@ -61,11 +71,7 @@ export class RokvServer {
     this.service = service;
     this.options = options;
     this.nextId = (options.loop ?? 0) + 1;
-    this.shared = {
-      out: new Output(),
-      unsent: new Budget(options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES, service.counts, UNSENT_BYTES),
-      partials: new Budget(options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES, service.counts, PARTIAL_BYTES),
-    };
+    this.shared = loopShared(service, options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES, options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES);
     this.listeners = options.endpoints.map(({ codec }) =>
       // Half-open allowed: a client that sends its requests and shuts down its side still gets every answer.
       net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, codec)));

@@ -85,7 +85,7 @@ export class DataVersions {
       const loaded = await loadOffThread(this.file, this.clusterMap, this.self);
       this.checkSameServer(loaded.role);
       const data = DataFile.fromValidated(loaded.bytes, this.file);
-      this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1 };
+      this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1, keys: data.recordCount, bytes: data.bytes.length };
       this.sink.swap(loaded.bytes, this.current, loaded.role);
       this.log(
         `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +

@@ -1,5 +1,8 @@
 // Event-loop lag as the server sees it: a timer that should fire every TICK_MS notes
-// how late it fires; the mean and max of each window are kept for INFO.
+// how late it fires; the mean and max of each window are kept for INFO and written to
+// the loop's counters (LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS) for /metrics.
+
+import { LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS } from './stats.ts';
 
 const TICK_MS = 20;
 const WINDOW_MS = 1000;
@@ -13,6 +16,12 @@ export class LoopLag {
   /** Lag over the last whole window, in ms. */
   last: LagWindow = { mean: 0, max: 0 };
   private timer: NodeJS.Timeout | null = null;
+  private readonly counts: Float64Array;
+
+  /** `counts`: this loop's row of counters. */
+  constructor(counts: Float64Array) {
+    this.counts = counts;
+  }
 
   start(): void {
     let expected = performance.now() + TICK_MS;
@@ -29,6 +38,8 @@ export class LoopLag {
       if (lag > max) max = lag;
       if (now >= windowEnd) {
         this.last = { mean: sum / count, max };
+        this.counts[LOOP_LAG_MEAN_MS] = this.last.mean;
+        this.counts[LOOP_LAG_MAX_MS] = max;
         sum = count = max = 0;
         windowEnd = now + WINDOW_MS;
       }

@@ -36,11 +36,19 @@ export interface DataVersion {
   reloads: number;
   reloadFailures: number;
   lastReloadError: string | null;
+  /** Records and file bytes of this version. */
+  keys: number;
+  bytes: number;
 }
 
 /** The version string of a data file. */
 export function versionOf(data: DataFile): string {
   return `${data.header.recordsCrc.toString(16).padStart(8, '0')}-${data.recordCount}`;
+}
+
+/** The version a server starts with: `data`, loaded now, never reloaded. */
+export function firstVersion(data: DataFile): DataVersion {
+  return { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null, keys: data.recordCount, bytes: data.bytes.length };
 }
 
 /** Everything INFO reports, in one shape for both fronts. */
@@ -101,7 +109,7 @@ export class Service {
   /** This loop's counters: the hot path increments these directly. */
   readonly counts: Float64Array;
   private readonly options: ServiceOptions;
-  private readonly loopLag = new LoopLag();
+  private readonly loopLag: LoopLag;
   private startedAt = performance.now();
 
   constructor(data: DataFile, options: ServiceOptions) {
@@ -109,9 +117,10 @@ export class Service {
     this.options = options;
     this.role = null;
     this.setRole(options.role ?? null);
-    this.dataVersion = options.dataVersion ?? { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null };
+    this.dataVersion = options.dataVersion ?? firstVersion(data);
     this.stats = options.stats ?? new Stats();
     this.counts = this.stats.mine;
+    this.loopLag = new LoopLag(this.counts);
   }
 
   /**

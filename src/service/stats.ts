@@ -1,5 +1,6 @@
 // Counters of a server: one row of numbers per event loop, in a Float64Array that
-// may sit on a SharedArrayBuffer so INFO on any worker thread reports the totals.
+// may sit on a SharedArrayBuffer so INFO (and /metrics) on any thread reports the
+// totals. The hot path only increments numbers here; totals are summed when read.
 
 export const REQUESTS = 0;
 export const HITS = 1;
@@ -14,9 +15,34 @@ export const UNSENT_BYTES = 7;
 export const PARTIAL_BYTES = 8;
 /** 1 while the event loop serves, 0 once it stopped or died: INFO's count of live loops. */
 export const LIVE = 9;
+/** Bytes read from clients' sockets, and bytes of replies handed to them. */
+export const BYTES_IN = 10;
+export const BYTES_OUT = 11;
+/** The event loop's lag over the last second, mean and max, in ms (levels, from LoopLag). */
+export const LOOP_LAG_MEAN_MS = 12;
+export const LOOP_LAG_MAX_MS = 13;
 /** The fields that are levels, not counts: a loop that died holds nothing any more. */
-const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE];
-const FIELDS = 10;
+const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE, LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS];
+
+/** Requests by protocol, command and outcome: a block of counters after the fields above. */
+export const PROTOCOLS = ['rokv', 'resp'] as const;
+export const PROTOCOL_ROKV = 0;
+export const PROTOCOL_RESP = 1;
+/** A single-key GET found its key, or not; any other request answered, or an error reply. */
+export const OUTCOMES = ['hit', 'miss', 'ok', 'error'] as const;
+export const HIT = 0;
+export const MISS = 1;
+export const OK = 2;
+export const ERROR = 3;
+/** Command slots per protocol: each protocol numbers its commands from 0 (see requestField). */
+export const COMMAND_SLOTS = 192;
+const REQUEST_FIELDS = 14;
+const FIELDS = REQUEST_FIELDS + PROTOCOLS.length * COMMAND_SLOTS * OUTCOMES.length;
+
+/** Where requests of `command` (its protocol's number) with `outcome` are counted in a row. */
+export function requestField(protocol: number, command: number, outcome: number): number {
+  return REQUEST_FIELDS + (protocol * COMMAND_SLOTS + command) * OUTCOMES.length + outcome;
+}
 
 export class Stats {
   /** Every event loop's counters. */
@@ -36,6 +62,16 @@ export class Stats {
   /** Zeroes the levels of a loop that died (its connections and buffers are gone); counts stay. */
   clearLevels(loop: number): void {
     for (const field of LEVELS) this.all[loop * FIELDS + field] = 0;
+  }
+
+  /** How many event loops have a row. */
+  get loops(): number {
+    return this.all.length / FIELDS;
+  }
+
+  /** `field` of event loop `loop`. */
+  of(loop: number, field: number): number {
+    return this.all[loop * FIELDS + field];
   }
 
   total(field: number): number {

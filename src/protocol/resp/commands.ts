@@ -4,6 +4,7 @@
 // -READONLY after the arity check, as a Redis replica does.
 
 import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
+import { COMMAND_SLOTS } from '../../service/stats.ts';
 import type { ArgList } from './decoder.ts';
 import { globMatch } from './glob.ts';
 import { REDIS_COMPATIBLE_VERSION, clientInfoLine, commandDocs, commandInfo, configGet, infoText } from './introspection.ts';
@@ -413,3 +414,12 @@ const writes = WRITES.map(([name, arity, first, last, step, group]) =>
 
 /** Every command by lower-case name. */
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([...served, ...writes].map((c) => [c.name, c]));
+
+/** Requests as /metrics labels them: each command by name, then an unknown command, then a frame that is no command. */
+export const RESP_COMMAND_NAMES: readonly string[] = [...COMMANDS.keys(), 'unknown', 'invalid'];
+/** A command's number in RESP_COMMAND_NAMES (stats.requestField). */
+export const RESP_COMMAND_NUMBERS: ReadonlyMap<string, number> = new Map(RESP_COMMAND_NAMES.map((name, i) => [name, i]));
+export const RESP_UNKNOWN = RESP_COMMAND_NAMES.length - 2;
+export const RESP_INVALID = RESP_COMMAND_NAMES.length - 1;
+export const RESP_GET = RESP_COMMAND_NUMBERS.get('get') as number;
+if (RESP_COMMAND_NAMES.length > COMMAND_SLOTS) throw new Error(`${RESP_COMMAND_NAMES.length} RESP commands: stats.COMMAND_SLOTS must hold them`);

@@ -5,15 +5,21 @@
 
 import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { Service } from '../../service/service.ts';
-import { ERRORS, REQUESTS } from '../../service/stats.ts';
+import { ERROR, ERRORS, HIT, MISS, OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
 import type { Codec, Link, Session } from '../codec.ts';
 import { keysServedHere } from './cluster-commands.ts';
-import { COMMANDS, type CommandSpec } from './commands.ts';
+import { COMMANDS, type CommandSpec, RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './commands.ts';
 import { ArgList, type CommandHandler, MAX_REQUEST_BYTES, RespDecoder } from './decoder.ts';
 import { RespWriter } from './writer.ts';
 
 /** Most commands one MULTI may queue. */
 const MAX_QUEUED = 10_000;
+const GET_HIT = requestField(PROTOCOL_RESP, RESP_GET, HIT);
+const GET_MISS = requestField(PROTOCOL_RESP, RESP_GET, MISS);
+const GET_ERROR = requestField(PROTOCOL_RESP, RESP_GET, ERROR);
+const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, ERROR);
+/** found: the request's GET is not known to have looked up a key (queued, refused, not a GET). */
+const NOT_LOOKED_UP = -1;
 
 /** Whether argument 0 is "get" in any case. */
 function isGet(a: ArgList): boolean {
@@ -43,6 +49,9 @@ export class RespSession implements Session, CommandHandler {
   readonly = false;
   /** MULTI's queue, or null outside a transaction. */
   private queue: ArgList[] | null = null;
+  /** For /metrics: the request's command number (-1 until dispatch knows it), and its GET's lookup (1 hit, 0 miss). */
+  private command = -1;
+  private found = NOT_LOOKED_UP;
   private queuedBytes = 0;
   /** A command was refused while queueing: EXEC must abort. */
   private queueBroken = false;
@@ -77,18 +86,28 @@ export class RespSession implements Session, CommandHandler {
 
   onCommand(a: ArgList): boolean {
     this.answered++;
-    this.service.counts[REQUESTS]++;
+    const counts = this.service.counts;
+    counts[REQUESTS]++;
+    const errors = counts[ERRORS];
+    this.found = NOT_LOOKED_UP;
     if (this.queue === null && a.count === 2 && isGet(a)) {
       const router = this.service.router;
       if (router === null || keysServedHere(this, router, a, 1, 1, 1)) this.get(a.buf, a.starts[1], a.ends[1]);
+      counts[counts[ERRORS] !== errors ? GET_ERROR : this.found === 1 ? GET_HIT : GET_MISS]++;
     } else {
+      this.command = -1;
       this.dispatch(a);
+      const command = this.command < 0 ? RESP_UNKNOWN : this.command;
+      const outcome = counts[ERRORS] !== errors ? ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OK : this.found === 1 ? HIT : MISS;
+      counts[requestField(PROTOCOL_RESP, command, outcome)]++;
     }
     return this.link.hasRoom();
   }
 
   onProtocolError(message: string): void {
-    this.service.counts[REQUESTS]++;
+    const counts = this.service.counts;
+    counts[REQUESTS]++;
+    counts[INVALID_ERROR]++;
     this.error(`ERR ${message}`);
     this.link.closeAfterReply();
   }
@@ -108,6 +127,7 @@ export class RespSession implements Session, CommandHandler {
   get(bytes: Buffer, start: number, end: number): void {
     const service = this.service;
     const record = service.lookup(bytes, start, end);
+    this.found = record < 0 ? 0 : 1;
     if (record < 0) return this.w.nil();
     const data = service.data;
     const valueStart = record + RECORD_HEADER_SIZE + end - start;
@@ -118,6 +138,7 @@ export class RespSession implements Session, CommandHandler {
   private dispatch(a: ArgList): void {
     let spec = COMMANDS.get(a.lower(0));
     if (spec === undefined) return this.refuse(unknownCommand(a));
+    if (this.command < 0) this.command = RESP_COMMAND_NUMBERS.get(spec.name) as number; // EXEC's queued commands count as EXEC
     if (!arityFits(spec, a.count)) return this.refuse(`ERR wrong number of arguments for '${spec.name}' command`);
     if (spec.subcommands && (a.count > 1 || spec.run === undefined)) {
       const sub = spec.subcommands.get(`${spec.name}|${a.lower(1)}`);

@@ -4,7 +4,7 @@
 
 import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { Service } from '../../service/service.ts';
-import { ERRORS, REQUESTS } from '../../service/stats.ts';
+import { ERROR, ERRORS, HIT, MISS, OK, PROTOCOL_ROKV, REQUESTS, requestField } from '../../service/stats.ts';
 import type { Codec, Link, Session } from '../codec.ts';
 import {
   ERR_BAD_REQUEST, ERR_BUSY, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
@@ -15,6 +15,17 @@ import { encodeError, encodeFrame, writeFrameHeader } from './frames.ts';
 
 /** Values at least this long are sent as views of the data Buffer, not copied. */
 const LARGE_VALUE = 64 * 1024;
+
+/** The binary protocol's request kinds, as /metrics labels them (in requestField order). */
+export const ROKV_COMMAND_NAMES = ['get', 'ping', 'info', 'unknown', 'invalid'] as const;
+const GET_HIT = requestField(PROTOCOL_ROKV, 0, HIT);
+const GET_MISS = requestField(PROTOCOL_ROKV, 0, MISS);
+const GET_ERROR = requestField(PROTOCOL_ROKV, 0, ERROR);
+const PING_OK = requestField(PROTOCOL_ROKV, 1, OK);
+const INFO_OK = requestField(PROTOCOL_ROKV, 2, OK);
+const INFO_ERROR = requestField(PROTOCOL_ROKV, 2, ERROR);
+const UNKNOWN_ERROR = requestField(PROTOCOL_ROKV, 3, ERROR);
+const INVALID_ERROR = requestField(PROTOCOL_ROKV, 4, ERROR);
 
 /** The binary INFO object: the fields of ../shared/protocol.md, then rokv's own. */
 export function infoObject(service: Service): Record<string, unknown> {
@@ -80,10 +91,12 @@ class RokvSession implements Session, FrameHandler {
     const link = this.link;
     const out = link.out;
     const service = this.service;
-    service.counts[REQUESTS]++;
+    const counts = service.counts;
+    counts[REQUESTS]++;
     this.answered++;
     if (op === OP_GET && end > start) {
       const record = service.lookup(bytes, start, end);
+      counts[record < 0 ? GET_MISS : GET_HIT]++;
       if (record < 0) {
         out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_NOT_FOUND, 0);
       } else {
@@ -100,13 +113,16 @@ class RokvSession implements Session, FrameHandler {
         }
       }
     } else if (op === OP_PING) {
+      counts[PING_OK]++;
       out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, end - start);
       const buf = link.reserve(end - start);
       out.pos += bytes.copy(buf, out.pos, start, end);
     } else if (op === OP_INFO && end === start) {
+      counts[INFO_OK]++;
       this.write(encodeFrame(STATUS_OK, Buffer.from(JSON.stringify(infoObject(service)))));
     } else {
-      service.counts[ERRORS]++;
+      counts[ERRORS]++;
+      counts[op === OP_GET ? GET_ERROR : op === OP_INFO ? INFO_ERROR : UNKNOWN_ERROR]++;
       if (op === OP_GET) this.write(encodeError(ERR_BAD_REQUEST, 'GET needs a key of 1 to 65535 bytes'));
       else if (op === OP_INFO) this.write(encodeError(ERR_BAD_REQUEST, 'INFO takes no payload'));
       else this.write(encodeError(ERR_UNKNOWN_OP, `unknown op 0x${op.toString(16).padStart(2, '0')} (rokv serves GET, PING, INFO; the data set is read-only)`));
@@ -118,6 +134,7 @@ class RokvSession implements Session, FrameHandler {
     const counts = this.service.counts;
     counts[REQUESTS]++;
     counts[ERRORS]++;
+    counts[INVALID_ERROR]++;
     const detail = length === 0 ? 'frame length 0' : `frame payload of ${length - 1} bytes is over ${MAX_REQUEST_PAYLOAD}`;
     this.write(encodeError(ERR_FRAME_TOO_LARGE, `${detail}; closing`));
     this.link.closeAfterReply();
