@@ -18,13 +18,27 @@ MINUTES ?= 2
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
 help:
-	@echo "make demo             install, make testdata_1M, run server + client, print the report"
-	@echo "make test             install, type-check, run the tests (ends with 'N passed, M failed')"
-	@echo "make data SIZE=1M     write testdata_<SIZE>.data (10K, 100K, 1M, 10M; SEED=n)"
-	@echo "make bench            end-to-end benchmark vs Redis (BENCH_ARGS='--repeat 5'); writes BENCHMARKS.md"
-	@echo "make bench-cluster    1, 2, 3 shards through twemproxy and a cluster client: bench/latest/ (BENCH_ARGS=--publish: bench/)"
-	@echo "make microbench       hot-path micro-benchmarks (npm run bench)"
-	@echo "make soak MINUTES=2   server + client at load; RSS and event-loop delay every second"
+	@echo "Targets:"
+	@echo "  make demo             install, make testdata_1M, run server + client on PORT, print the report (report.html)"
+	@echo "  make test             install (npm ci, and the Debian packages tests need), type-check, run every test;"
+	@echo "                        ends with 'N passed, M failed' (needs ~5 GB free disk in TMPDIR and ~5 GB of free memory)"
+	@echo "  make data             write testdata_<SIZE>.data"
+	@echo "  make bench            end-to-end benchmark vs Redis into bench/latest/ (BENCH_ARGS=--publish: BENCHMARKS.md)"
+	@echo "  make bench-cluster    1-3 shards via twemproxy and a cluster client into bench/latest/ (BENCH_ARGS=--publish: bench/)"
+	@echo "  make microbench       hot-path micro-benchmarks (same as npm run bench)"
+	@echo "  make soak             server + client at load for MINUTES; RSS and event-loop lag every second"
+	@echo "  make install          npm ci (when package-lock.json changed)"
+	@echo "  make build            compile src/ to dist/ (bin/* do it themselves when a source changed)"
+	@echo "  make typecheck        tsc --noEmit over src, tools, test"
+	@echo "  make clean            remove dist/, testdata_*.data and test results"
+	@echo "  make help             this list"
+	@echo "Variables (make VAR=value target):"
+	@echo "  SIZE         data size for data and demo: 10K, 100K, 1M or 10M (default $(SIZE))"
+	@echo "  SEED         generator seed (default $(SEED))"
+	@echo "  PORT         the demo server's port, binary protocol (default $(PORT))"
+	@echo "  BENCH_ARGS   arguments for bench and bench-cluster, e.g. '--repeat 5' or '--publish'"
+	@echo "  MINUTES      soak duration (default $(MINUTES))"
+	@echo "The package: npm pack (runs make build) gives rokv-<version>.tgz; see README, 'Library'."
 
 install: $(INSTALLED)
 

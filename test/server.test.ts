@@ -1,4 +1,4 @@
-// bin/server over real TCP: every row of shared/protocol.md, framing under any
+// bin/server over real TCP: every row of docs/PROTOCOL.md, framing under any
 // split, pipelining, backpressure, the connection limit, idle timeout, shutdown.
 
 import fs from 'node:fs';

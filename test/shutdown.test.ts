@@ -1,4 +1,4 @@
-// Shutdown loses nothing (issue 12, shared/protocol.md "answer what was received,
+// Shutdown loses nothing (issue 12, docs/PROTOCOL.md "answer what was received,
 // then close"): on SIGTERM every request that reached the server before the signal
 // is answered, in whole frames, then the connection ends with FIN (no reset) and the
 // server exits 0. "Reached" is measured, not guessed: a client's requests are in the

@@ -11,7 +11,11 @@ server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do
   grep -q 'listening' "$log" && break
-  kill -0 $server 2>/dev/null || { cat "$log" >&2; exit 1; }
+  if ! kill -0 $server 2>/dev/null; then
+    cat "$log" >&2
+    grep -q 'address in use' "$log" && echo "make demo: port $port is taken; run make demo PORT=<another port>" >&2
+    exit 1
+  fi
   sleep 0.1
 done
 cat "$log"

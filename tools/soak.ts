@@ -4,8 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Command } from 'commander';
-import { parseIntIn, parseNumberIn, runMain } from '../src/cli.ts';
+import { newCommand, parseIntIn, parseNumberIn, runMain } from '../src/cli.ts';
 import { connect } from '../src/client/connection.ts';
 import { freePort, rssBytes, startUntil, stop } from './bench/processes.ts';
 
@@ -31,7 +30,7 @@ function sparkline(values: number[], width: number): string {
   return buckets.map((v) => SPARK[hi > lo ? Math.round(((v - lo) / (hi - lo)) * (SPARK.length - 1)) : 0]).join('');
 }
 
-const program = new Command('soak')
+const program = newCommand('soak')
   .description('Run server + client at load, sampling server RSS and event-loop delay every second.')
   .option('--minutes <m>', 'how long', parseNumberIn(0.1, 24 * 60), 2)
   .option('--data <file>', 'data file', 'testdata_1M.data')

@@ -78,7 +78,7 @@ async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceO
 }
 
 const program = newCommand('server')
-  .description('Serve GETs from a packed rokv data file over TCP: rokv\'s binary protocol (shared/protocol.md) and, with --resp-port, the Redis protocol (docs/RESP.md).')
+  .description('Serve GETs from a packed rokv data file over TCP: rokv\'s binary protocol (docs/PROTOCOL.md) and, with --resp-port, the Redis protocol (docs/RESP.md).')
   .argument('<file>', 'the packed data file')
   .option('--host <host>', 'address to listen on', parseHost, DEFAULT_HOST)
   .option('-p, --port <port>', 'TCP port of the binary protocol (0 = any free port)', parseIntIn(0, 65_535), DEFAULT_PORT)

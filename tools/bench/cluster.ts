@@ -8,8 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
+import { newCommand, parseCount, parseIntIn, runMain } from '../../src/cli.ts';
 import { lineChart } from '../../src/client/chart.ts';
 import { type Started, freePort, median, startUntil, stop, waitForPort } from './processes.ts';
 
@@ -28,7 +27,7 @@ interface Row {
   runs: number[];
 }
 
-const program = new Command('bench-cluster')
+const program = newCommand('bench-cluster')
   .description('Throughput and latency of 1, 2 and 3 shard servers, through twemproxy and through a cluster-aware client, with the same data and load.')
   .option('--data <file>', 'data file', 'testdata_1M.data')
   .option('--requests <n>', 'requests per run', parseCount, 300_000)

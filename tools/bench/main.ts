@@ -2,14 +2,15 @@
 // redis-server is on PATH) on the same records, drives rokv's binary protocol, rokv's
 // RESP front and Redis with bin/client in turns, runs redis-benchmark against both
 // RESP servers when it is installed, and writes one table of medians with ratios to
-// bench/results.json and BENCHMARKS.md.
+// results.json and BENCHMARKS.md in an ignored folder (bench/latest/), or with
+// --publish to the committed bench/results.json and BENCHMARKS.md.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { parseCount, parseIntIn, runMain } from '../../src/cli.ts';
+import { newCommand, parseCount, parseIntIn, runMain } from '../../src/cli.ts';
+import { InputError } from '../../src/errors.ts';
 import { loadDataFile } from '../../src/format/load.ts';
 import { type Started, cpuSeconds, freePort, median, rssBytes, startUntil, stop } from './processes.ts';
 import { loadRedis, redisAvailable, startRedis } from './redis.ts';
@@ -88,7 +89,7 @@ function machine() {
   };
 }
 
-const program = new Command('bench')
+const program = newCommand('bench')
   .description('End-to-end benchmark of bin/server (and Redis, if redis-server is on PATH) with bin/client.')
   .option('--data <file>', 'data file', 'testdata_1M.data')
   .option('--repeat <n>', 'runs of each scenario per server (medians are reported)', parseIntIn(1, 20), 3)
@@ -96,8 +97,8 @@ const program = new Command('bench')
   .option('--requests-p16 <n>', 'requests at 10 × pipeline 16', parseCount, 2_000_000)
   .option('--requests-floor <n>', 'requests at 1 × pipeline 1', parseCount, 100_000)
   .option('--no-redis', 'rokv only')
-  .option('--out <dir>', 'where results.json goes', 'bench')
-  .option('--markdown <file>', 'the markdown report', 'BENCHMARKS.md');
+  .option('-o, --output <dir>', 'where results.json and BENCHMARKS.md go (git ignores it)', 'bench/latest')
+  .option('--publish', 'replace the committed results (bench/results.json, BENCHMARKS.md) instead; needs Redis for the comparison');
 
 program.action((opts) => runMain('bench', async () => {
   const file: string = opts.data;
@@ -118,6 +119,7 @@ program.action((opts) => runMain('bench', async () => {
   let redisRssAfterLoad: number | null = null;
   const useRedis = opts.redis && redisAvailable();
   if (opts.redis && !useRedis) process.stderr.write('bench: redis-server is not on PATH; rokv only (apt-get install redis-server for the side-by-side)\n');
+  if (opts.publish && !useRedis) throw new InputError('--publish replaces the committed comparison with Redis: install redis-server (and keep --redis)');
   try {
     if (useRedis) {
       const port = await freePort();
@@ -152,11 +154,13 @@ program.action((opts) => runMain('bench', async () => {
       rows,
       redisBenchmark,
     };
-    fs.mkdirSync(opts.out, { recursive: true });
-    fs.writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const resultsFile = opts.publish ? path.join(ROOT, 'bench', 'results.json') : path.join(opts.output, 'results.json');
+    const markdownFile = opts.publish ? path.join(ROOT, 'BENCHMARKS.md') : path.join(opts.output, 'BENCHMARKS.md');
+    fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
+    fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
     const markdown = renderMarkdown(results);
-    fs.writeFileSync(opts.markdown, markdown);
-    process.stdout.write(markdown);
+    fs.writeFileSync(markdownFile, markdown);
+    process.stdout.write(`${markdown}\nwrote ${markdownFile} and ${resultsFile}\n`);
   } finally {
     for (const started of new Set(targets.map((t) => t.started))) await stop(started.child);
   }
@@ -201,7 +205,7 @@ function renderMarkdown(r: Results): string {
     '',
     `Written by \`make bench\` on ${r.date.slice(0, 10)}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; Node ${r.machine.node}${r.machine.redis ? `; ${r.machine.redis}` : ''}.`,
     `Data: \`${r.data.file}\`, ${n(r.data.records)} records, ${n(r.data.bytes)} bytes. Client: \`bin/client\` (the same for both servers, every answer verified), on the same machine as the server.`,
-    `Each cell is the median of ${r.repeat} runs; the targets ran in turns (rokv binary, rokv RESP, Redis, rokv binary, …). rokv's binary protocol and its RESP front are two ports of the same server process. Latencies in µs. Server CPU is seconds of user + system time during the run.`,
+    `Each cell is the median of ${r.repeat} runs; the targets ran in turns (rokv binary, rokv RESP${r.rows.some((row) => row.redis) ? ', Redis' : ''}, rokv binary, …). rokv's binary protocol and its RESP front are two ports of the same server process. Latencies in µs. Server CPU is seconds of user + system time during the run.`,
     '',
     '| scenario | server | req/s | p50 | p99 | server RSS MB | server CPU s | req/s ÷ rokv binary | req/s ÷ Redis |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',

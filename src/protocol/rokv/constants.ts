@@ -1,4 +1,4 @@
-// rokv wire protocol version 1 (../shared/protocol.md): ops, statuses, error codes, limits.
+// rokv wire protocol version 1 (docs/PROTOCOL.md): ops, statuses, error codes, limits.
 
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_PORT = 7070;

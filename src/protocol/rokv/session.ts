@@ -1,4 +1,4 @@
-// rokv's binary protocol (docs in ../shared/protocol.md) as a codec: decodes request
+// rokv's binary protocol (docs/PROTOCOL.md) as a codec: decodes request
 // frames, asks the service, and encodes each reply into the link's batch buffer;
 // GET values are copied, large ones sent as views of the data Buffer.
 
@@ -27,7 +27,7 @@ const INFO_ERROR = requestField(PROTOCOL_ROKV, 2, ERROR);
 const UNKNOWN_ERROR = requestField(PROTOCOL_ROKV, 3, ERROR);
 const INVALID_ERROR = requestField(PROTOCOL_ROKV, 4, ERROR);
 
-/** The binary INFO object: the fields of ../shared/protocol.md, then rokv's own. */
+/** The binary INFO object: the fields of docs/PROTOCOL.md, then rokv's own. */
 export function infoObject(service: Service): Record<string, unknown> {
   const f = service.facts();
   return {
