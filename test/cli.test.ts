@@ -2,7 +2,7 @@
 // exit 2, --help exits 0, --json output has snake_case keys everywhere, and a tool that
 // writes a file says where.
 
-import { type SpawnSyncReturns, spawn } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,19 @@ describe('every tool', () => {
       expect(help.stderr).toBe('');
     });
   }
+});
+
+describe('make help', () => {
+  it('lists every target of the Makefile and every variable it reads', () => {
+    const makefile = fs.readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
+    const targets = (/^\.PHONY: (.+)$/m.exec(makefile) as RegExpExecArray)[1].split(/\s+/);
+    const variables = [...makefile.matchAll(/^([A-Z_]+) \?=/gm), ...makefile.matchAll(/\$\((BENCH_ARGS)\)/g)].map((m) => m[1]);
+    const help = spawnSync('make', ['--no-print-directory', 'help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const target of targets) expect(help.stdout, target).toMatch(new RegExp(`^  make ${target}\\b`, 'm'));
+    expect(variables).toContain('PORT');
+    for (const variable of new Set(variables)) expect(help.stdout, variable).toMatch(new RegExp(`^  ${variable}\\b`, 'm'));
+  });
 });
 
 describe('--json and output files', () => {

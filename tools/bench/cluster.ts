@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { InputError } from '../../src/errors.ts';
 import { newCommand, parseCount, parseIntIn, runMain } from '../../src/cli.ts';
 import { lineChart } from '../../src/client/chart.ts';
 import { type Started, freePort, median, startUntil, stop, waitForPort } from './processes.ts';
@@ -57,6 +58,7 @@ program.action((opts) => runMain('bench-cluster', async () => {
   const out: string = opts.publish ? path.join(ROOT, 'bench') : opts.output;
   const work = path.join(ROOT, 'bench', 'tmp');
   const hasProxy = spawnSync('sh', ['-c', 'command -v nutcracker']).status === 0;
+  if (!hasProxy && opts.publish) throw new InputError('--publish replaces the committed comparison with twemproxy: install nutcracker (apt-get install nutcracker)');
   if (!hasProxy) process.stderr.write('bench-cluster: nutcracker (twemproxy) is not installed (apt-get install nutcracker): measuring the cluster client only\n');
   const load = ['--clients', '10', '--requests', String(opts.requests), '--warmup', '10000'];
   const rows: Row[] = [];
