@@ -2,7 +2,7 @@
 // header naming the data file, date and command, and charts of latency over time,
 // latency distribution and throughput (inline SVG, no scripts).
 
-import { escapeHtml, lineChart, niceStep } from './chart.ts';
+import { escapeHtml, lineChart, niceTicks } from './chart.ts';
 import type { LoadReport } from './load.ts';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -31,8 +31,7 @@ export interface RunContext {
 export function renderHtml(r: LoadReport, run: RunContext): string {
   const t = r.timeline;
   const lastT = t.length > 0 ? t[t.length - 1].t + r.intervalSeconds : 1;
-  const step = niceStep(lastT / 6);
-  const timeTicks = Array.from({ length: Math.floor(lastT / step + 1e-9) + 1 }, (_, i): [number, string] => [i * step, `${Number((i * step).toPrecision(6))} s`]);
+  const timeTicks = niceTicks(lastT, 6).filter((v) => v <= lastT).map((v): [number, string] => [v, `${v} s`]);
   const overTime = lineChart('Latency over time', 'time since the first counted answer', 'latency (µs)', [
     { name: 'p50', color: '#1f77b4', points: t.map((p) => [p.t + r.intervalSeconds / 2, p.p50]) },
     { name: 'p99', color: '#d62728', points: t.map((p) => [p.t + r.intervalSeconds / 2, p.p99]) },

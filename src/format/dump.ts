@@ -3,15 +3,13 @@
 // base64 (NDJSON whose strings are base64, for any bytes: pack --base64).
 
 import { isUtf8 } from 'node:buffer';
+import { BOM, CR, LF } from '../pack/lines.ts';
+import { TAB } from '../pack/records.ts';
 import type { DataFile } from './data-file.ts';
 
 export const DUMP_FORMATS = ['tsv', 'ndjson', 'base64'] as const;
 export type DumpFormat = (typeof DUMP_FORMATS)[number];
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const CHUNK_BYTES = 1 << 20;
 
 /**

@@ -3,9 +3,11 @@
 // mark at the very start is dropped. A line longer than a chunk is joined once, at its
 // end, so the work is linear in the line's length.
 
-const LF = 0x0a;
-const CR = 0x0d;
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+export const LF = 0x0a;
+/** Dropped before LF (CRLF input). */
+export const CR = 0x0d;
+/** The UTF-8 byte-order mark, dropped at the very start of the input. */
+export const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export interface Line {
   bytes: Buffer;

@@ -12,7 +12,7 @@ import { cleanupOnSignal } from '../signals.ts';
 import { recordProblem } from '../format/layout.ts';
 import { PackWriter, describeKey } from '../format/writer.ts';
 import { readLines } from './lines.ts';
-import { type LineParser, type Record as ParsedRecord, ndjsonParser, separatedParser } from './records.ts';
+import { type LineParser, type Record as ParsedRecord, TAB, ndjsonParser, separatedParser } from './records.ts';
 
 const FORMAT_BY_EXTENSION: { [ext: string]: 'tsv' | 'ndjson' } = {
   '.tsv': 'tsv', '.txt': 'tsv', '.ndjson': 'ndjson', '.jsonl': 'ndjson',
@@ -59,7 +59,7 @@ program.action((input: string, opts) => runMain('pack', async () => {
   if (!format) throw new InputError(`cannot tell the format of ${input} from its extension; give --format tsv or --format ndjson`);
   if (opts.sep !== undefined && format !== 'tsv') throw new InputError('--sep applies to tsv input only');
   if (opts.base64 && format !== 'ndjson') throw new InputError('--base64 applies to ndjson input only');
-  const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? 0x09) : ndjsonParser(Boolean(opts.base64));
+  const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? TAB) : ndjsonParser(Boolean(opts.base64));
   if (input !== '-' && !fs.existsSync(input)) throw new InputError(`cannot open ${input}: no such file`);
   checkOutputFile(opts.output, [input]);
 

@@ -6,6 +6,8 @@
 import { isUtf8 } from 'node:buffer';
 import { InputError } from '../errors.ts';
 
+/** The TSV separator unless --sep says otherwise. */
+export const TAB = 0x09;
 const BINARY_HINT = 'binary keys and values need --base64';
 
 export interface Record {
@@ -16,7 +18,7 @@ export interface Record {
 export type LineParser = (line: Buffer) => Record;
 
 export function separatedParser(separator: number): LineParser {
-  const shown = separator === 0x09 ? 'tab' : JSON.stringify(String.fromCharCode(separator));
+  const shown = separator === TAB ? 'tab' : JSON.stringify(String.fromCharCode(separator));
   return (line) => {
     const at = line.indexOf(separator);
     if (at < 0) throw new InputError(`no separator (${shown})`);

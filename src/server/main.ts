@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
-import { type DataVersion, Service, type ServiceOptions, firstVersion } from '../service/service.ts';
+import { type DataVersion, Service, type ServiceOptions, newVersion } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
@@ -125,7 +125,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
   };
-  const initial: DataVersion = firstVersion(data);
+  const initial: DataVersion = newVersion(data, null);
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
@@ -155,7 +155,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
-  const metricsAt = metrics === null ? '' : `, metrics on http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metrics.port}/metrics`;
+  const metricsAt = metrics === null ? '' : `, metrics on http://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
   const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
   const probe = peers && role?.node != null
     ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), (node, live) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}\n`))

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { type NodeAddress, type ShardRole, formatAddress } from '../cluster/map.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadOffThread } from '../format/load-off-thread.ts';
-import { type DataVersion, versionOf } from '../service/service.ts';
+import { type DataVersion, newVersion } from '../service/service.ts';
 
 /** Where versions go: every event loop of the process. */
 export interface VersionSink {
@@ -85,7 +85,7 @@ export class DataVersions {
       const loaded = await loadOffThread(this.file, this.clusterMap, this.self);
       this.checkSameServer(loaded.role);
       const data = DataFile.fromValidated(loaded.bytes, this.file);
-      this.current = { ...previous, version: versionOf(data), loadedAt: new Date().toISOString(), reloads: previous.reloads + 1, keys: data.recordCount, bytes: data.bytes.length };
+      this.current = newVersion(data, previous);
       this.sink.swap(loaded.bytes, this.current, loaded.role);
       this.log(
         `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +

@@ -1,20 +1,13 @@
 // Event-loop lag as the server sees it: a timer that should fire every TICK_MS notes
-// how late it fires; the mean and max of each window are kept for INFO and written to
-// the loop's counters (LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS) for /metrics.
+// how late it fires; the mean and max of each window are written to the loop's
+// counters (LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS), where INFO and /metrics read them.
 
 import { LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS } from './stats.ts';
 
 const TICK_MS = 20;
 const WINDOW_MS = 1000;
 
-export interface LagWindow {
-  mean: number;
-  max: number;
-}
-
 export class LoopLag {
-  /** Lag over the last whole window, in ms. */
-  last: LagWindow = { mean: 0, max: 0 };
   private timer: NodeJS.Timeout | null = null;
   private readonly counts: Float64Array;
 
@@ -37,8 +30,7 @@ export class LoopLag {
       count++;
       if (lag > max) max = lag;
       if (now >= windowEnd) {
-        this.last = { mean: sum / count, max };
-        this.counts[LOOP_LAG_MEAN_MS] = this.last.mean;
+        this.counts[LOOP_LAG_MEAN_MS] = sum / count;
         this.counts[LOOP_LAG_MAX_MS] = max;
         sum = count = max = 0;
         windowEnd = now + WINDOW_MS;

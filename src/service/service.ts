@@ -9,7 +9,7 @@ import type { ShardRole } from '../cluster/map.ts';
 import { SlotRouter } from '../cluster/slot-router.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { LoopLag } from './loop-lag.ts';
-import { ACCEPTED, ERRORS, HITS, LIVE, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
+import { ACCEPTED, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
 
 export interface ServiceOptions {
@@ -46,9 +46,17 @@ export function versionOf(data: DataFile): string {
   return `${data.header.recordsCrc.toString(16).padStart(8, '0')}-${data.recordCount}`;
 }
 
-/** The version a server starts with: `data`, loaded now, never reloaded. */
-export function firstVersion(data: DataFile): DataVersion {
-  return { version: versionOf(data), loadedAt: new Date().toISOString(), reloads: 0, reloadFailures: 0, lastReloadError: null, keys: data.recordCount, bytes: data.bytes.length };
+/** The version `data` makes, loaded now: the first one (`previous` null), or a reload after `previous`. */
+export function newVersion(data: DataFile, previous: DataVersion | null): DataVersion {
+  return {
+    version: versionOf(data),
+    loadedAt: new Date().toISOString(),
+    reloads: previous === null ? 0 : previous.reloads + 1,
+    reloadFailures: previous?.reloadFailures ?? 0,
+    lastReloadError: previous?.lastReloadError ?? null,
+    keys: data.recordCount,
+    bytes: data.bytes.length,
+  };
 }
 
 /** Everything INFO reports, in one shape for both fronts. */
@@ -117,7 +125,7 @@ export class Service {
     this.options = options;
     this.role = null;
     this.setRole(options.role ?? null);
-    this.dataVersion = options.dataVersion ?? firstVersion(data);
+    this.dataVersion = options.dataVersion ?? newVersion(data, null);
     this.stats = options.stats ?? new Stats();
     this.counts = this.stats.mine;
     this.loopLag = new LoopLag(this.counts);
@@ -188,7 +196,7 @@ export class Service {
       maxConnections: this.options.maxConnections ?? 0,
       workers: this.stats.total(LIVE),
       rssBytes: process.memoryUsage.rss(),
-      loopLagMs: this.loopLag.last,
+      loopLagMs: { mean: this.counts[LOOP_LAG_MEAN_MS], max: this.counts[LOOP_LAG_MAX_MS] },
       pid: process.pid,
       dataVersion: this.dataVersion,
       extra: roleFacts(this.role),

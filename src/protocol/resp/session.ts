@@ -14,9 +14,6 @@ import { RespWriter } from './writer.ts';
 
 /** Most commands one MULTI may queue. */
 const MAX_QUEUED = 10_000;
-const GET_HIT = requestField(PROTOCOL_RESP, RESP_GET, HIT);
-const GET_MISS = requestField(PROTOCOL_RESP, RESP_GET, MISS);
-const GET_ERROR = requestField(PROTOCOL_RESP, RESP_GET, ERROR);
 const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, ERROR);
 /** found: the request's GET is not known to have looked up a key (queued, refused, not a GET). */
 const NOT_LOOKED_UP = -1;
@@ -91,16 +88,16 @@ export class RespSession implements Session, CommandHandler {
     const errors = counts[ERRORS];
     this.found = NOT_LOOKED_UP;
     if (this.queue === null && a.count === 2 && isGet(a)) {
+      this.command = RESP_GET;
       const router = this.service.router;
       if (router === null || keysServedHere(this, router, a, 1, 1, 1)) this.get(a.buf, a.starts[1], a.ends[1]);
-      counts[counts[ERRORS] !== errors ? GET_ERROR : this.found === 1 ? GET_HIT : GET_MISS]++;
     } else {
       this.command = -1;
       this.dispatch(a);
-      const command = this.command < 0 ? RESP_UNKNOWN : this.command;
-      const outcome = counts[ERRORS] !== errors ? ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OK : this.found === 1 ? HIT : MISS;
-      counts[requestField(PROTOCOL_RESP, command, outcome)]++;
     }
+    const command = this.command < 0 ? RESP_UNKNOWN : this.command;
+    const outcome = counts[ERRORS] !== errors ? ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OK : this.found === 1 ? HIT : MISS;
+    counts[requestField(PROTOCOL_RESP, command, outcome)]++;
     return this.link.hasRoom();
   }
 

@@ -18,14 +18,18 @@ const LARGE_VALUE = 64 * 1024;
 
 /** The binary protocol's request kinds, as /metrics labels them (in requestField order). */
 export const ROKV_COMMAND_NAMES = ['get', 'ping', 'info', 'unknown', 'invalid'] as const;
-const GET_HIT = requestField(PROTOCOL_ROKV, 0, HIT);
-const GET_MISS = requestField(PROTOCOL_ROKV, 0, MISS);
-const GET_ERROR = requestField(PROTOCOL_ROKV, 0, ERROR);
-const PING_OK = requestField(PROTOCOL_ROKV, 1, OK);
-const INFO_OK = requestField(PROTOCOL_ROKV, 2, OK);
-const INFO_ERROR = requestField(PROTOCOL_ROKV, 2, ERROR);
-const UNKNOWN_ERROR = requestField(PROTOCOL_ROKV, 3, ERROR);
-const INVALID_ERROR = requestField(PROTOCOL_ROKV, 4, ERROR);
+/** Where requests of command `name` with `outcome` are counted. */
+function field(name: (typeof ROKV_COMMAND_NAMES)[number], outcome: number): number {
+  return requestField(PROTOCOL_ROKV, ROKV_COMMAND_NAMES.indexOf(name), outcome);
+}
+const GET_HIT = field('get', HIT);
+const GET_MISS = field('get', MISS);
+const GET_ERROR = field('get', ERROR);
+const PING_OK = field('ping', OK);
+const INFO_OK = field('info', OK);
+const INFO_ERROR = field('info', ERROR);
+const UNKNOWN_ERROR = field('unknown', ERROR);
+const INVALID_ERROR = field('invalid', ERROR);
 
 /** The binary INFO object: the fields of docs/PROTOCOL.md, then rokv's own. */
 export function infoObject(service: Service): Record<string, unknown> {
