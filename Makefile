@@ -13,7 +13,7 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install build data demo test typecheck bench bench-cluster microbench soak clean help
+.PHONY: install build addon data demo test typecheck bench bench-cluster microbench soak clean help
 MINUTES ?= 2
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
@@ -28,9 +28,10 @@ help:
 	@echo "  make microbench       hot-path micro-benchmarks (same as npm run bench)"
 	@echo "  make soak             server + client at load for MINUTES; RSS and event-loop lag every second"
 	@echo "  make install          npm ci (when package-lock.json changed)"
-	@echo "  make build            compile src/ to dist/ (bin/* do it themselves when a source changed)"
+	@echo "  make build            compile src/ to dist/ (bin/* do it themselves when a source changed), and make addon"
+	@echo "  make addon            build/rokv_mmap.node, the native addon --storage mmap needs (skipped, saying so, without cc)"
 	@echo "  make typecheck        tsc --noEmit over src, tools, test"
-	@echo "  make clean            remove dist/, testdata_*.data and test results"
+	@echo "  make clean            remove dist/, build/, testdata_*.data and test results"
 	@echo "  make help             this list"
 	@echo "Variables (make VAR=value target):"
 	@echo "  SIZE         data size for data and demo: 10K, 100K, 1M or 10M (default $(SIZE))"
@@ -46,7 +47,17 @@ $(INSTALLED): package.json package-lock.json
 	npm ci
 	@touch $@
 
-build: dist/.stamp
+build: dist/.stamp addon
+
+# The mmap tier's Node-API addon, compiled with the pinned Node's headers (no node-gyp).
+# Without a C compiler it says so and succeeds: everything else builds and runs.
+NODE_INCLUDE = $(firstword $(wildcard node_modules/node/node_modules/node-*/include/node))
+addon: $(if $(shell command -v $(CC)),build/rokv_mmap.node)
+	@[ -f build/rokv_mmap.node ] || echo "rokv: native addon not built (no C compiler): --storage mmap is unavailable"
+
+build/rokv_mmap.node: native/rokv_mmap.c | $(INSTALLED)
+	@mkdir -p build
+	$(CC) -O2 -fPIC -shared -Wall -Wextra -Werror -I $(NODE_INCLUDE) -o $@.tmp $< && mv $@.tmp $@
 
 # bin/* run this compiled JavaScript (tsc only strips types: erasable syntax).
 dist/.stamp: $(INSTALLED) $(SOURCES)
@@ -93,4 +104,4 @@ microbench: $(INSTALLED)
 	npm run bench
 
 clean:
-	rm -rf dist testdata_*.data .test-results.json
+	rm -rf dist build testdata_*.data .test-results.json
