@@ -6,7 +6,7 @@
 
 import net from 'node:net';
 import {
-  DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_RESPONSE_PAYLOAD, OP_GET, OP_INFO, OP_PING,
+  DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_REQUEST_PAYLOAD, MAX_RESPONSE_PAYLOAD, OP_GET, OP_INFO, OP_PING,
   STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK,
 } from '../protocol/rokv/constants.ts';
 import { FrameDecoder, type FrameHandler } from '../protocol/rokv/decoder.ts';
@@ -35,6 +35,34 @@ export class RokvError extends Error {
     this.code = code;
     this.codeName = codeName;
   }
+}
+
+/**
+ * The bytes of a key, checked before any call is queued or sent: a TypeError for
+ * anything but a string or bytes, a RangeError past the protocol's 65,535 bytes (the
+ * server would answer FRAME_TOO_LARGE and close the connection, failing every other
+ * call in flight). A string is its UTF-8 bytes.
+ */
+export function keyBytes(key: unknown): Uint8Array {
+  const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`key must be a string or bytes (a Buffer or Uint8Array), not ${describe(key)}`);
+  checkPayloadLength(bytes, 'key');
+  return bytes;
+}
+
+/** A RangeError for a request payload over the protocol's limit. */
+function checkPayloadLength(payload: Uint8Array, what: string): void {
+  if (payload.length > MAX_REQUEST_PAYLOAD) {
+    throw new RangeError(`${what} is ${payload.length.toLocaleString('en-US')} bytes; the protocol's limit is ${MAX_REQUEST_PAYLOAD.toLocaleString('en-US')} bytes`);
+  }
+}
+
+/** What a value is, for an error message: null, an array, a number, an object... */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 /** The RokvError of an ERROR frame's payload: code byte, then a UTF-8 message. */
@@ -72,8 +100,14 @@ export class RokvConnection implements FrameHandler {
   }
 
   /** The value of a key, or null when the key is not in the data set. */
-  get(key: Buffer | string): Promise<Buffer | null> {
-    return this.send(OP_GET, typeof key === 'string' ? Buffer.from(key) : key);
+  get(key: Uint8Array | string): Promise<Buffer | null> {
+    let bytes: Uint8Array;
+    try {
+      bytes = keyBytes(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.send(OP_GET, bytes);
   }
 
   /** Echo of the payload. */
@@ -97,13 +131,26 @@ export class RokvConnection implements FrameHandler {
     return info as Record<string, unknown>;
   }
 
-  /** Any op with any payload: OK resolves with the payload, NOT_FOUND (GET only) with null. */
+  /**
+   * Any op with any payload: OK resolves with the payload, NOT_FOUND (GET only) with null.
+   * A payload that is not bytes (TypeError) or over 65,535 bytes (RangeError) is refused
+   * before anything is queued or sent: the other calls are untouched.
+   */
   send(op: number, payload: Uint8Array): Promise<Buffer | null> {
     if (this.failure) return Promise.reject(this.failure);
+    let frame: Buffer;
+    try {
+      if (!(payload instanceof Uint8Array)) throw new TypeError(`payload must be bytes (a Buffer or Uint8Array), not ${describe(payload)}`);
+      checkPayloadLength(payload, 'payload');
+      frame = encodeFrame(op, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Queued only once its frame exists: a call that throws leaves no answer unclaimed.
     return new Promise((resolve, reject) => {
       if (this.head === this.pending.length) this.armTimer();
       this.pending.push({ resolve, reject, op });
-      this.socket.write(encodeFrame(op, payload));
+      this.socket.write(frame);
     });
   }
 

@@ -4,7 +4,7 @@
 // past the timeout or its connection drops, to the next; counts failovers. Refuses
 // servers that serve another map or shard. Speaks rokv's binary protocol.
 
-import { type ConnectOptions, RokvConnection, RokvError, connect } from '../client/connection.ts';
+import { type ConnectOptions, RokvConnection, RokvError, connect, keyBytes } from '../client/connection.ts';
 import { ERR_BUSY } from '../protocol/rokv/constants.ts';
 import { InputError } from '../errors.ts';
 import { type ClusterMap, type NodeAddress, type Placement, placementOf, serverCount, serversOf, shardOfServer } from './map.ts';
@@ -68,7 +68,8 @@ export class ClusterClient {
   }
 
   async get(key: Buffer | string): Promise<Buffer | null> {
-    const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+    // Checked before routing: a bad key (TypeError, RangeError) is the caller's, not a dead server's.
+    const bytes = keyBytes(key);
     const candidates = this.placement.shardsOf(bytes).flatMap((shard) => serversOf(this.map, shard));
     for (let i = 0; i < candidates.length; i++) {
       const connection = this.connections[candidates[i]];
