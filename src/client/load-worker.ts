@@ -138,7 +138,8 @@ class LoadConnection implements FrameHandler {
   }
 
   onBadLength(length: number): void {
-    this.lost(`bad response frame length ${length}`);
+    // The RESP reply decoder reports -1: a reply that is not RESP (or not one a GET gets).
+    this.lost(length < 0 ? 'protocol error: malformed RESP reply' : `bad response frame length ${length}`);
   }
 
   lost(reason: string): void {
