@@ -28,6 +28,8 @@ function problem(format: DumpFormat, key: Buffer, value: Buffer, first: boolean)
   if (key.includes(LF) || value.includes(LF)) return 'it holds a line feed';
   if (value.length > 0 && value[value.length - 1] === CR) return 'its value ends with a carriage return';
   if (first && key.subarray(0, BOM.length).equals(BOM)) return 'its key starts with a byte-order mark';
+  // Before the first LF, pack reads a lone CR as CR-only line endings and refuses the input.
+  if (first && (key.includes(CR) || value.includes(CR))) return 'it holds a carriage return, which pack takes on the first line for CR-only line endings';
   return null;
 }
 

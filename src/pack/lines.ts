@@ -1,7 +1,11 @@
 // Splits a byte stream into lines without converting to strings: yields each line as
 // a Buffer view (CR before LF dropped) with its 1-based line number. A UTF-8 byte-order
 // mark at the very start is dropped. A line longer than a chunk is joined once, at its
-// end, so the work is linear in the line's length.
+// end, so the work is linear in the line's length. refuseCrOnlyEndings() stops input
+// whose first line break is a lone CR (CR-only line endings), which would otherwise
+// be read as one line.
+
+import { InputError } from '../errors.ts';
 
 export const LF = 0x0a;
 /** Dropped before LF (CRLF input). */
@@ -49,4 +53,42 @@ export async function* readLines(input: AsyncIterable<Buffer>): AsyncGenerator<L
     }
   }
   if (carried > 0) yield emit(Buffer.concat(carry, carried));
+}
+
+/** Input whose first line break is a CR without LF; `line` is that line's number (1). */
+export class LineEndingError extends InputError {
+  readonly line = 1;
+  constructor() {
+    super("input uses CR-only line endings (old Mac): line 1 ends with a CR, not LF or CRLF; convert them to LF, e.g. tr '\\r' '\\n'");
+    this.name = 'LineEndingError';
+  }
+}
+
+/**
+ * Passes the input through unchanged, but throws LineEndingError if its first line
+ * break (the first CR or LF byte) is a CR not followed by LF, the end of the input
+ * included. Only that first break decides: a lone CR after it is data (a TSV value
+ * may hold one), as before. Looks at the bytes up to the first LF, once.
+ */
+export async function* refuseCrOnlyEndings(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let decided = false;
+  /** The bytes so far hold no LF and end with their first CR: the next byte decides. */
+  let crLast = false;
+  for await (const chunk of input) {
+    if (!decided && chunk.length > 0) {
+      if (crLast) {
+        if (chunk[0] !== LF) throw new LineEndingError();
+        decided = true;
+      } else {
+        const lf = chunk.indexOf(LF);
+        const head = lf < 0 ? chunk : chunk.subarray(0, lf);
+        const cr = head.indexOf(CR);
+        if (cr >= 0 && cr < head.length - 1) throw new LineEndingError();
+        if (lf >= 0) decided = true;
+        else crLast = cr >= 0;
+      }
+    }
+    yield chunk;
+  }
+  if (!decided && crLast) throw new LineEndingError();
 }

@@ -11,7 +11,7 @@ import { checkOutputFile, reasonOf } from '../files.ts';
 import { cleanupOnSignal } from '../signals.ts';
 import { recordProblem } from '../format/layout.ts';
 import { PackWriter, describeKey } from '../format/writer.ts';
-import { readLines } from './lines.ts';
+import { LineEndingError, readLines, refuseCrOnlyEndings } from './lines.ts';
 import { type LineParser, type Record as ParsedRecord, TAB, ndjsonParser, separatedParser } from './records.ts';
 
 const FORMAT_BY_EXTENSION: { [ext: string]: 'tsv' | 'ndjson' } = {
@@ -76,7 +76,7 @@ program.action((input: string, opts) => runMain('pack', async () => {
   const name = input === '-' ? 'stdin' : input;
   try {
     const stream = input === '-' ? process.stdin : fs.createReadStream(input, { highWaterMark: 1 << 20 });
-    for await (const line of readInput(readLines(stream), name)) {
+    for await (const line of readInput(readLines(refuseCrOnlyEndings(stream)), name)) {
       if (line.bytes.length === 0) continue;
       let record: ParsedRecord;
       try {
@@ -111,6 +111,7 @@ async function* readInput<T>(lines: AsyncGenerator<T>, name: string): AsyncGener
   try {
     yield* lines;
   } catch (error) {
+    if (error instanceof LineEndingError) throw new InputError(`${name}:${error.line}: ${error.message}`);
     if (error instanceof InputError) throw error;
     throw new InputError(`cannot read ${name}: ${reasonOf(error)}`);
   }
