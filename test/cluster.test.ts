@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
-import { ClusterClient } from '../src/cluster/cluster-client.ts';
+import { ClusterClient } from '../src/client/cluster-client.ts';
 import crypto from 'node:crypto';
 import { KetamaRing, fnv1a64, ketamaPointsPerServer } from '../src/cluster/ketama.ts';
 import { placementOf, readClusterMap } from '../src/cluster/map.ts';

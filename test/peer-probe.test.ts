@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { PROBE_TIMEOUT_MS, PeerProbe } from '../src/cluster/peer-probe.ts';
+import { PROBE_TIMEOUT_MS, PeerProbe } from '../src/server/peer-probe.ts';
 
 function listen(onSocket: (socket: net.Socket) => void): Promise<net.Server> {
   return new Promise((resolve) => {

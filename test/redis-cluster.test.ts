@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterClient } from '../src/cluster/cluster-client.ts';
+import { ClusterClient } from '../src/client/cluster-client.ts';
 import { type ClusterMap, readClusterMap } from '../src/cluster/map.ts';
 import { keySlot } from '../src/cluster/slots.ts';
 import { freePorts, mixedRecords, startShardServers } from './cluster-helpers.ts';

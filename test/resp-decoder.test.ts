@@ -5,21 +5,21 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ArgList, MAX_BULK_LENGTH, MAX_INLINE_BYTES, MAX_REQUEST_BYTES, RespDecoder } from '../src/protocol/resp/decoder.ts';
+import { type ArgList, MAX_BULK_LENGTH, MAX_INLINE_BYTES, MAX_REQUEST_BYTES, RespRequestDecoder } from '../src/protocol/resp/decoder.ts';
 import { cut } from './helpers.ts';
 import { command } from './resp-helpers.ts';
 
 interface Result {
   commands: string[][];
   errors: string[];
-  decoder: RespDecoder;
+  decoder: RespRequestDecoder;
 }
 
 /** Feeds chunks; pauses after the commands numbered in pauseAt and resumes at once. */
 function decodeAll(chunks: Buffer[], pauseAt = new Set<number>()): Result {
   const commands: string[][] = [];
   const errors: string[] = [];
-  const decoder = new RespDecoder({
+  const decoder = new RespRequestDecoder({
     onCommand(a: ArgList) {
       commands.push(Array.from({ length: a.count }, (_, i) => a.bytes(i).toString('hex')));
       return !pauseAt.has(commands.length);
@@ -57,7 +57,7 @@ describe('RESP request decoder', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
       const errors: string[] = [];
       let afterError = 0;
-      const decoder = new RespDecoder({
+      const decoder = new RespRequestDecoder({
         onCommand: () => {
           if (errors.length > 0) afterError++;
           return true;
@@ -103,7 +103,7 @@ describe('RESP request decoder', () => {
     const bytes = command('MGET', ...args);
     expect(bytes.length).toBeLessThan(MAX_REQUEST_BYTES);
     let most = 0;
-    const decoder = new RespDecoder({ onCommand: () => true, onProtocolError: () => {} });
+    const decoder = new RespRequestDecoder({ onCommand: () => true, onProtocolError: () => {} });
     for (let i = 0; i < bytes.length; i += 997) {
       decoder.push(bytes.subarray(i, i + 997));
       most = Math.max(most, decoder.buffered);

@@ -3,15 +3,14 @@
 // failing over to replicas; every answer is checked as in the single-server run.
 
 import seedrandom from 'seedrandom';
-import { ClusterClient } from '../cluster/cluster-client.ts';
 import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
-import type { LoadOptions } from './load.ts';
-import type { WorkerResult } from './load-types.ts';
+import { ClusterClient } from './cluster-client.ts';
+import type { LoadTestOptions, WorkerResult } from './load-types.ts';
 import { Tally, makeMissKeys, show } from './tally.ts';
 
-export async function runClusterLoad(options: LoadOptions, map: ClusterMap, data: DataFile, offsets: Float64Array): Promise<WorkerResult> {
+export async function runClusterLoad(options: LoadTestOptions, map: ClusterMap, data: DataFile, offsets: Float64Array): Promise<WorkerResult> {
   const random = seedrandom.alea(`${options.seed}/cluster`);
   const tally = new Tally(options.intervalMs);
   const missKeys = makeMissKeys(data, random);

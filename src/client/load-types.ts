@@ -1,5 +1,38 @@
-// What the load generator's main thread and its worker threads pass each other.
+// What the parts of the load generator pass each other: the options of a run (main
+// thread, cluster loop), a worker thread's task and its result.
 
+import type { NodeAddress } from '../addresses.ts';
+import type { ClusterMap } from '../cluster/map.ts';
+
+/** A load test as bin/client runs it (runLoad). */
+export interface LoadTestOptions {
+  file: string;
+  host: string;
+  port: number;
+  protocol: 'rokv' | 'resp';
+  clients: number;
+  pipeline: number;
+  threads: number;
+  requests: number;
+  durationSeconds: number;
+  warmup: number;
+  missRatio: number;
+  seed: string;
+  intervalMs: number;
+  /** Give up connecting after this many ms. */
+  connectTimeoutMs: number;
+  /** A connection whose requests see no answer for this many ms is lost (0 = never). */
+  timeoutMs: number;
+  /** Route by this cluster map to `servers` (servers[i] serves shard i) instead of one server. */
+  cluster?: ClusterMap;
+  servers?: NodeAddress[];
+  /** Called about twice a second with counted answers so far. */
+  onProgress?: (answered: number) => void;
+  /** When aborted (Ctrl-C), no new requests are sent; the answers in flight are awaited and reported. */
+  stop?: AbortSignal;
+}
+
+/** One load thread's share of a run (load-worker.ts). */
 export interface WorkerTask {
   file: string;
   bytes: SharedArrayBuffer;

@@ -5,39 +5,10 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import type { ServerAddress } from '../cluster/cluster-client.ts';
-import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
 import { runClusterLoad } from './cluster-load.ts';
-import { type AnswerCounts, HISTOGRAM_OPTIONS, type Example, type WorkerResult, type WorkerTask } from './load-types.ts';
-
-export interface LoadOptions {
-  file: string;
-  host: string;
-  port: number;
-  protocol: 'rokv' | 'resp';
-  clients: number;
-  pipeline: number;
-  threads: number;
-  requests: number;
-  durationSeconds: number;
-  warmup: number;
-  missRatio: number;
-  seed: string;
-  intervalMs: number;
-  /** Give up connecting after this many ms. */
-  connectTimeoutMs: number;
-  /** A connection whose requests see no answer for this many ms is lost (0 = never). */
-  timeoutMs: number;
-  /** Route by this cluster map to `servers` (servers[i] serves shard i) instead of one server. */
-  cluster?: ClusterMap;
-  servers?: ServerAddress[];
-  /** Called about twice a second with counted answers so far. */
-  onProgress?: (answered: number) => void;
-  /** When aborted (Ctrl-C), no new requests are sent; the answers in flight are awaited and reported. */
-  stop?: AbortSignal;
-}
+import { type AnswerCounts, HISTOGRAM_OPTIONS, type Example, type LoadTestOptions, type WorkerResult, type WorkerTask } from './load-types.ts';
 
 export interface LatencySummary {
   p50: number;
@@ -90,7 +61,7 @@ function summarize(h: hdr.Histogram): LatencySummary {
   };
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+export async function runLoad(options: LoadTestOptions): Promise<LoadReport> {
   const data = loadDataFile(options.file, { shared: true });
   if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 2 });
   const offsetsShared = new SharedArrayBuffer(data.recordCount * Float64Array.BYTES_PER_ELEMENT);
@@ -104,7 +75,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   return assemble(options, threads, parts, cpu);
 }
 
-async function runWorkers(options: LoadOptions, threads: number, data: DataFile, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
+async function runWorkers(options: LoadTestOptions, threads: number, data: DataFile, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
   const progress = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
 
   const workers: Worker[] = [];
@@ -171,7 +142,7 @@ async function runWorkers(options: LoadOptions, threads: number, data: DataFile,
   }
 }
 
-function assemble(options: LoadOptions, threads: number, parts: WorkerResult[], cpu: NodeJS.CpuUsage): LoadReport {
+function assemble(options: LoadTestOptions, threads: number, parts: WorkerResult[], cpu: NodeJS.CpuUsage): LoadReport {
   const total = hdr.build(HISTOGRAM_OPTIONS);
   const timeline: hdr.Histogram[] = [];
   for (const part of parts) {

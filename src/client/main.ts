@@ -5,8 +5,8 @@
 
 import fs from 'node:fs';
 import { Option } from 'commander';
+import { parseAddresses } from '../addresses.ts';
 import { asFlag, jsonLine, newCommand, parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { parseServers } from '../cluster/cluster-client.ts';
 import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { checkOutputFile, writeError } from '../files.ts';
@@ -39,7 +39,7 @@ const program = newCommand('client')
   .option('--seed <seed>', 'random seed for key choice', '1')
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
   .option('--cluster <map.json>', 'route GETs over a sharded cluster (the file argument is the unsharded data file)')
-  .option('--servers <list>', 'with --cluster: host:port (binary protocol) of each server, in the map\'s order (ketama: shard i; slots: each shard\'s primary, then its replicas)', asFlag(parseServers))
+  .option('--servers <list>', 'with --cluster: host:port (binary protocol) of each server, in the map\'s order (ketama: shard i; slots: each shard\'s primary, then its replicas)', asFlag(parseAddresses))
   .option('--connect-timeout <seconds>', 'give up connecting after this long', parseNumberIn(0.1, 3600), 5)
   .option('--timeout <seconds>', 'a connection whose requests get no answer this long is lost, and the run fails (0 = wait forever)', parseNumberIn(0, 86_400), 10)
   .option('--json', 'print one JSON object on stdout instead of the table')

@@ -39,7 +39,7 @@ function digits(n: number): number {
  * copied once (its own bytes only) into `partial`, which is completed from the next
  * chunks and then handed over.
  */
-class RespDecoder implements ResponseDecoder {
+class RespReplyDecoder implements ResponseDecoder {
   private readonly handler: FrameHandler;
   private partial: Buffer = EMPTY;
   private fill = 0;
@@ -216,5 +216,5 @@ export const respWire: Wire = {
     out[pos++] = LF;
     return pos;
   },
-  decoder: (handler) => new RespDecoder(handler),
+  decoder: (handler) => new RespReplyDecoder(handler),
 };

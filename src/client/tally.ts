@@ -3,8 +3,8 @@
 // answers, and the keys it asks for that must be absent.
 
 import * as hdr from 'hdr-histogram-js';
-import type { DataFile } from '../format/data-file.ts';
 import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
+import type { Records } from '../storage/records.ts';
 import { HISTOGRAM_OPTIONS, type WorkerResult } from './load-types.ts';
 
 const MAX_EXAMPLES = 5;
@@ -16,7 +16,7 @@ const PRINTABLE_FIRST = 0x21;
 const PRINTABLE_COUNT = 94;
 
 /** Keys that are not in the data set (checked against its index). */
-export function makeMissKeys(data: DataFile, random: () => number): Buffer[] {
+export function makeMissKeys(data: Records, random: () => number): Buffer[] {
   const keys: Buffer[] = [];
   while (keys.length < MISS_KEYS) {
     const key = Buffer.alloc(MISS_KEY_LENGTH);

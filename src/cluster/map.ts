@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { type NodeAddress, formatAddress } from '../addresses.ts';
 import { InputError } from '../errors.ts';
 import { checksum } from '../format/checksum.ts';
 import type { DataFile } from '../format/data-file.ts';
@@ -18,11 +19,6 @@ export const MAX_SHARDS = 1000;
 export const MAX_REPLICAS = 10;
 
 export type PlacementKind = 'ketama' | 'slots';
-
-export interface NodeAddress {
-  host: string;
-  port: number;
-}
 
 export interface ShardEntry {
   id: number;
@@ -51,27 +47,6 @@ export function mapId(map: Omit<ClusterMap, 'id'>): string {
   const { rokv_cluster, placement, replicas, nodes, source, shards } = map;
   const canonical = JSON.stringify({ rokv_cluster, placement, replicas, nodes, source, shards });
   return checksum(Buffer.from(canonical)).toString(16).padStart(8, '0');
-}
-
-/** Node addresses as `host:port` (IPv6 hosts in brackets). */
-export function formatAddress(node: NodeAddress): string {
-  return `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`;
-}
-
-/** `host:port,host:port,…` as typed on a command line; a clear error for anything else. */
-export function parseAddresses(text: string): NodeAddress[] {
-  return text.split(',').map((part) => {
-    const match = /^(.*):(\d{1,5})$/.exec(part.trim());
-    if (!match || Number(match[2]) > 65_535) throw new InputError(`"${part}" is not host:port`);
-    return { host: match[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(match[2]) };
-  });
-}
-
-/** One `host:port`; a clear error for a list or anything else. */
-export function parseAddress(text: string): NodeAddress {
-  const addresses = parseAddresses(text);
-  if (addresses.length !== 1) throw new InputError(`"${text}" is a list: give one host:port`);
-  return addresses[0];
 }
 
 /** Which shards hold a key, in the order a reader should try them. */

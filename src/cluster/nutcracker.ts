@@ -3,7 +3,7 @@
 // every key where bin/shard put it, and after ejecting a dead server where its replica is.
 
 import { ketamaServerName } from './ketama.ts';
-import { type NodeAddress, formatAddress } from './map.ts';
+import { type NodeAddress, formatAddress } from '../addresses.ts';
 
 /** Failures before twemproxy ejects a server: at once, so reads move to the replica. */
 export const SERVER_FAILURE_LIMIT = 1;

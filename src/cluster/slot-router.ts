@@ -5,7 +5,8 @@
 // sent READONLY, as in Redis Cluster.
 
 import crypto from 'node:crypto';
-import { type NodeAddress, type ShardRole, formatAddress, slotShardServers } from './map.ts';
+import { type NodeAddress, formatAddress } from '../addresses.ts';
+import { type ShardRole, slotShardServers } from './map.ts';
 import { slotTable } from './slots.ts';
 
 /** This server answers the key: what route() returns instead of a slot. */

@@ -1,9 +1,12 @@
 // A loaded, fully validated packed data file: header checks, checksums, the bounds of
-// every record and index slot, and the lookup from key bytes to a record offset.
+// every record and index slot, and the lookup from key bytes to a record offset. It is
+// the in-memory implementation of Records (src/storage/records.ts): a record handle is
+// the record's file offset.
 
 import os from 'node:os';
 import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
+import type { Records } from '../storage/records.ts';
 import { murmur3 } from './hash.ts';
 import {
   FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, MAX_DISPLACEMENT, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE,
@@ -26,7 +29,7 @@ export interface HeaderSummary {
   indexCrc: number;
 }
 
-export class DataFile {
+export class DataFile implements Records {
   /** The whole file; values are served as ranges of it. */
   readonly bytes: Buffer;
   readonly header: HeaderSummary;
@@ -87,8 +90,8 @@ export class DataFile {
       if ((low | high) === 0) return -1;
       if (high >>> 8 === tag) {
         const record = low + (high & 0xff) * TWO_32;
-        if ((bytes[record] | (bytes[record + 1] << 8)) === keyLength) {
-          const keyAt = record + RECORD_HEADER_SIZE;
+        if (this.keyLength(record) === keyLength) {
+          const keyAt = this.keyStart(record);
           let i = 0;
           while (i < keyLength && bytes[keyAt + i] === key[start + i]) i++;
           if (i === keyLength) return record;
@@ -106,21 +109,25 @@ export class DataFile {
     return (low | high) === 0 ? -1 : decodeSlotOffset(low, high);
   }
 
+  /** The record header's u16 key length (layout.ts). */
   keyLength(record: number): number {
     return this.bytes[record] | (this.bytes[record + 1] << 8);
   }
 
+  /** The key follows the record header. */
   keyStart(record: number): number {
     return record + RECORD_HEADER_SIZE;
   }
 
+  /** The record header's u32 value length, after the key length. */
   valueLength(record: number): number {
     const b = this.bytes;
     return (b[record + 2] | (b[record + 3] << 8) | (b[record + 4] << 16)) + b[record + 5] * 0x1000000;
   }
 
+  /** The value follows the key: the one definition of where a value starts. */
   valueStart(record: number): number {
-    return record + RECORD_HEADER_SIZE + this.keyLength(record);
+    return this.keyStart(record) + this.keyLength(record);
   }
 
   /** Key bytes of a record, as a view. */
@@ -149,7 +156,7 @@ export class DataFile {
 
   /** The offset of the record after this one. */
   nextRecord(record: number): number {
-    return record + RECORD_HEADER_SIZE + this.keyLength(record) + this.valueLength(record);
+    return this.valueStart(record) + this.valueLength(record);
   }
 
   /** Offsets of all records in file order. */
@@ -179,14 +186,13 @@ export class DataFile {
   }
 
   private checkRecordsAndSlots(source: string, starts: Uint8Array): void {
-    const bytes = this.bytes;
     const recordsEnd = this.recordsEnd;
     let at = HEADER_SIZE;
     let count = 0;
     while (at < recordsEnd) {
-      const keyLength = bytes[at] | (bytes[at + 1] << 8);
-      const valueLength = (bytes[at + 2] | (bytes[at + 3] << 8) | (bytes[at + 4] << 16)) + bytes[at + 5] * 0x1000000;
-      const end = at + RECORD_HEADER_SIZE + keyLength + valueLength;
+      const keyLength = this.keyLength(at);
+      const valueLength = this.valueLength(at);
+      const end = this.nextRecord(at);
       if (at + RECORD_HEADER_SIZE > recordsEnd || keyLength === 0 || end > recordsEnd || valueLength > MAX_VALUE_LENGTH) {
         const problem = at + RECORD_HEADER_SIZE > recordsEnd ? 'has a cut-off header'
           : keyLength === 0 ? 'has an empty key'
@@ -226,17 +232,15 @@ export class DataFile {
    * in its probe window with the right tag, and no key is stored twice.
    */
   verifyKeys(): void {
-    const bytes = this.bytes;
-    let at = HEADER_SIZE;
+    let at = this.firstRecord;
     for (let n = 1; at < this.recordsEnd; n++) {
-      const keyStart = at + RECORD_HEADER_SIZE;
-      const keyEnd = keyStart + this.keyLength(at);
-      const found = this.find(bytes, keyStart, keyEnd);
+      const keyStart = this.keyStart(at);
+      const found = this.find(this.bytes, keyStart, keyStart + this.keyLength(at));
       if (found !== at) {
         const where = `${this.source}: record ${n} at offset ${at}`;
         throw new FormatError(found < 0 ? `${where} cannot be found through the index` : `${where} repeats the key of the record at offset ${found}`);
       }
-      at = keyEnd + this.valueLength(at);
+      at = this.nextRecord(at);
     }
   }
 }

@@ -7,6 +7,9 @@ import type { Budget } from './budget.ts';
 import type { Output } from './output.ts';
 import type { Service } from '../service/service.ts';
 
+/** Values at least this long are sent as views of the data Buffer (Link.sendView), not copied. */
+export const LARGE_VALUE = 64 * 1024;
+
 /** What a session may do to its connection. Implemented by the transport. */
 export interface Link {
   /** The thread's batch buffer: write replies at out.pos, after reserve(). */

@@ -4,6 +4,7 @@
 // ever writing after end().
 
 import type { Socket } from 'node:net';
+import { formatAddress } from '../addresses.ts';
 import type { Budget } from '../protocol/budget.ts';
 import type { Codec, Link, Session } from '../protocol/codec.ts';
 import type { Output } from '../protocol/output.ts';
@@ -18,10 +19,6 @@ export const EXHAUSTED_SHARE = 64 * 1024;
 export const CLOSE_GRACE_MS = 1000;
 /** ...and this long after they are (and our FIN is) if the peer has not closed its side. */
 export const CLOSE_LINGER_MS = 1000;
-
-function address(host: string | undefined, port: number | undefined): string {
-  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /**
  * Ends a socket we are done with: sends what it holds, then FIN; reads and drops
@@ -109,11 +106,11 @@ export class Connection implements Link {
   }
 
   get peer(): string {
-    return address(this.socket.remoteAddress, this.socket.remotePort);
+    return formatAddress({ host: this.socket.remoteAddress, port: this.socket.remotePort });
   }
 
   get local(): string {
-    return address(this.socket.localAddress, this.socket.localPort);
+    return formatAddress({ host: this.socket.localAddress, port: this.socket.localPort });
   }
 
   reserve(n: number): Buffer {

@@ -8,8 +8,8 @@
 import { InvalidArgumentError } from 'commander';
 import { prepareServerProcess } from './process-setup.ts';
 import { asFlag, ignoreBrokenOutput, newCommand, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
-import { type NodeAddress, type ShardRole, checkShard, formatAddress, parseAddress } from '../cluster/map.ts';
-import { PeerProbe } from '../cluster/peer-probe.ts';
+import { type NodeAddress, formatAddress, parseAddress } from '../addresses.ts';
+import { type ShardRole, checkShard } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { loadDataFile } from '../format/load.ts';
@@ -19,6 +19,7 @@ import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import { DataVersions, type VersionSink } from './versions.ts';
+import { PeerProbe } from './peer-probe.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 const MB = 1e6;
@@ -152,9 +153,8 @@ program.action((file: string, opts) => runMain('server', async () => {
     throw listenError(metricsHost, [opts.metricsPort], error.code, error.message);
   });
   const stopped = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('SIGINT')).once('SIGTERM', () => resolve('SIGTERM')));
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
-  const resp = settings.respPort === null ? '' : `, RESP on ${host}:${serving.ports[1]}`;
+  const resp = settings.respPort === null ? '' : `, RESP on ${formatAddress({ host: opts.host, port: serving.ports[1] })}`;
   const metricsAt = metrics === null ? '' : `, metrics on http://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
   const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
   const probe = peers && role?.node != null
@@ -162,7 +162,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     : null;
   probe?.start();
   process.stdout.write(
-    `rokv listening on ${host}:${serving.ports[0]}${resp}${metricsAt}: ${data.recordCount.toLocaleString('en-US')} records, ` +
+    `rokv listening on ${formatAddress({ host: opts.host, port: serving.ports[0] })}${resp}${metricsAt}: ${data.recordCount.toLocaleString('en-US')} records, ` +
     `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { RESP_COMMAND_NAMES } from '../protocol/resp/commands.ts';
+import { RESP_COMMAND_NAMES } from '../protocol/resp/command-numbers.ts';
 import { ROKV_COMMAND_NAMES } from '../protocol/rokv/session.ts';
 import type { DataVersion } from '../service/service.ts';
 import {

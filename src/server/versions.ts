@@ -4,9 +4,10 @@
 // reload counters. A refused file changes nothing but the counters and one log line.
 
 import fs from 'node:fs';
-import { type NodeAddress, type ShardRole, formatAddress } from '../cluster/map.ts';
+import { type NodeAddress, formatAddress } from '../addresses.ts';
+import type { ShardRole } from '../cluster/map.ts';
 import { DataFile } from '../format/data-file.ts';
-import { loadOffThread } from '../format/load-off-thread.ts';
+import { loadOffThread } from './load-off-thread.ts';
 import { type DataVersion, newVersion } from '../service/service.ts';
 
 /** Where versions go: every event loop of the process. */
@@ -47,7 +48,11 @@ export class DataVersions {
     this.log = log;
   }
 
-  /** Reloads the file (why: for the log); resolves when this and any reload asked for meanwhile are done. */
+  /**
+   * Reloads the file (why: for the log); resolves when the reload running now is done.
+   * One asked for while another runs is run once more after it (several such asks make
+   * one rerun), without making the promise wait for that rerun.
+   */
   reload(why: string): Promise<void> {
     if (this.running) {
       this.again = why;

@@ -41,14 +41,13 @@ export class WorkerPool {
   private deaths: number[] = [];
   private readonly restarts = new Set<NodeJS.Timeout>();
   private closing = false;
+  /** Slots placement: the live flags every loop's router reads. */
+  private readonly peers: SharedArrayBuffer | null;
 
   /**
    * `log` gets one line per death; `onGiveUp` is called once, in a crash loop.
    * The workers start with `bytes` and `service.dataVersion`.
    */
-  /** Slots placement: the live flags every loop's router reads. */
-  private readonly peers: SharedArrayBuffer | null;
-
   constructor(bytes: SharedArrayBuffer, service: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, log: (line: string) => void, onGiveUp: () => void) {
     this.peers = peers;
     this.statsBuffer = Stats.sharedBuffer(settings.loops);

@@ -1,5 +1,5 @@
-// The service: the one place that answers. It holds the loaded data set (codecs read
-// it only through here, so a hot swap changes it in one place), the counters every
+// The service: the one place that answers. It holds the loaded data set (sessions read
+// it only through `records`, so a hot swap changes it in one place), the counters every
 // front increments, and the facts INFO reports. The data set only changes between
 // event-loop turns (swap()), so a request answered synchronously sees one version.
 
@@ -8,6 +8,7 @@ import vm from 'node:vm';
 import type { ShardRole } from '../cluster/map.ts';
 import { SlotRouter } from '../cluster/slot-router.ts';
 import type { DataFile } from '../format/data-file.ts';
+import type { Records } from '../storage/records.ts';
 import { LoopLag } from './loop-lag.ts';
 import { ACCEPTED, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
@@ -131,6 +132,11 @@ export class Service {
     this.loopLag = new LoopLag(this.counts);
   }
 
+  /** What sessions find records in (src/storage/records.ts): today the data file being served. */
+  get records(): Records {
+    return this.data;
+  }
+
   /**
    * Serves `data` from now on. Requests already answered used the old version; the
    * old bytes are freed once no reply still being written refers to them.
@@ -167,11 +173,11 @@ export class Service {
   }
 
   /**
-   * Looks up the key bytes[start, end) in the current data set and counts the hit
-   * or miss; returns the record's offset in `this.data`, or -1.
+   * Looks up the key bytes[start, end) in `records` (a session's view of the data
+   * set) and counts the hit or miss; returns the record's handle there, or -1.
    */
-  lookup(bytes: Uint8Array, start: number, end: number): number {
-    const record = this.data.find(bytes, start, end);
+  lookup(records: Records, bytes: Uint8Array, start: number, end: number): number {
+    const record = records.find(bytes, start, end);
     this.counts[record < 0 ? MISSES : HITS]++;
     return record;
   }

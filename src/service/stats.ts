@@ -3,6 +3,7 @@
 // totals. The hot path only increments numbers here; totals are summed when read.
 
 export const REQUESTS = 0;
+/** Keys looked up and found, and not found (GET, MGET, EXISTS, …: Service.lookup). */
 export const HITS = 1;
 export const MISSES = 2;
 export const ERRORS = 3;
@@ -28,12 +29,16 @@ const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE, LOOP_LAG_MEAN_MS, LOOP_
 export const PROTOCOLS = ['rokv', 'resp'] as const;
 export const PROTOCOL_ROKV = 0;
 export const PROTOCOL_RESP = 1;
-/** A single-key GET found its key, or not; any other request answered, or an error reply. */
+/**
+ * How a request ended, for requestField(): a single-key GET found its key or not, any
+ * other request answered, or an error reply. (Not HITS/MISSES above: those count keys
+ * looked up, by any command.)
+ */
 export const OUTCOMES = ['hit', 'miss', 'ok', 'error'] as const;
-export const HIT = 0;
-export const MISS = 1;
-export const OK = 2;
-export const ERROR = 3;
+export const OUTCOME_HIT = 0;
+export const OUTCOME_MISS = 1;
+export const OUTCOME_OK = 2;
+export const OUTCOME_ERROR = 3;
 /** Command slots per protocol: each protocol numbers its commands from 0 (see requestField). */
 export const COMMAND_SLOTS = 192;
 const REQUEST_FIELDS = 14;

@@ -7,18 +7,16 @@
 
 import { SERVED_HERE, type SlotRouter } from '../../cluster/slot-router.ts';
 import { SLOT_COUNT, keySlot } from '../../cluster/slots.ts';
+import type { CommandContext, CommandHandler } from './context.ts';
 import type { ArgList } from './decoder.ts';
-import type { RespSession } from './session.ts';
 
 const DISABLED = 'ERR This instance has cluster support disabled';
 const CROSSSLOT = 'CROSSSLOT Keys in request don\'t hash to the same slot';
 /** Redis's cluster bus listens on the client port + 10000; CLUSTER NODES shows it. */
 const BUS_PORT_OFFSET = 10_000;
 
-type Run = (s: RespSession, a: ArgList) => void;
-
 /** A CLUSTER subcommand: runs with the router, or answers that cluster support is disabled. */
-export function clusterOnly(run: (s: RespSession, a: ArgList, router: SlotRouter) => void): Run {
+function clusterOnly(run: (s: CommandContext, a: ArgList, router: SlotRouter) => void): CommandHandler {
   return (s, a) => {
     const router = s.service.router;
     if (router === null) return s.error(DISABLED);
@@ -31,7 +29,7 @@ export function clusterOnly(run: (s: RespSession, a: ArgList, router: SlotRouter
  * counts from the end) against the slot map. Writes -CROSSSLOT or -MOVED and returns
  * false when this server must not answer.
  */
-export function keysServedHere(s: RespSession, router: SlotRouter, a: ArgList, first: number, last: number, step: number): boolean {
+export function keysServedHere(s: CommandContext, router: SlotRouter, a: ArgList, first: number, last: number, step: number): boolean {
   const end = last < 0 ? a.count + last : Math.min(last, a.count - 1);
   let slot = -1;
   for (let i = first; i <= end; i += step) {
@@ -50,7 +48,7 @@ export function keysServedHere(s: RespSession, router: SlotRouter, a: ArgList, f
 }
 
 /** One node as CLUSTER SLOTS lists it: ip, port, id, networking metadata (none). */
-function slotsNode(s: RespSession, router: SlotRouter, node: number): void {
+function slotsNode(s: CommandContext, router: SlotRouter, node: number): void {
   const address = router.address(node);
   s.w.array(4);
   s.w.bulkText(address.host);
@@ -154,7 +152,7 @@ export const clusterKeyslot = clusterOnly((s, a) => s.w.integer(keySlot(a.buf, a
 export const clusterMyid = clusterOnly((s, _a, router) => s.w.bulkText(router.ids[router.self]));
 
 /** READONLY / READWRITE: whether this connection may read from a replica. */
-export function readMode(readonly: boolean): Run {
+export function readMode(readonly: boolean): CommandHandler {
   return clusterOnly((s) => {
     s.readonly = readonly;
     s.w.simple('OK');

@@ -37,10 +37,6 @@ export class ArgList {
   starts = new Int32Array(8);
   ends = new Int32Array(8);
 
-  length(i: number): number {
-    return this.ends[i] - this.starts[i];
-  }
-
   /** Argument i as text; names and numbers are ASCII, so latin1 keeps every byte. */
   text(i: number): string {
     return this.buf.toString('latin1', this.starts[i], this.ends[i]);
@@ -83,7 +79,7 @@ export class ArgList {
   }
 }
 
-export interface CommandHandler {
+export interface RequestHandler {
   /** One whole command (count ≥ 1); the args are valid only during the call. Return false to pause. */
   onCommand(args: ArgList): boolean;
   /** Malformed input or a limit passed: the decoder has stopped for good. */
@@ -95,9 +91,9 @@ export interface CommandHandler {
 const INCOMPLETE = -1;
 const STOPPED = -2;
 
-export class RespDecoder extends HeldInput {
+export class RespRequestDecoder extends HeldInput {
   readonly args = new ArgList();
-  private readonly handler: CommandHandler;
+  private readonly handler: RequestHandler;
   /** An unfinished command sits in partial[0, fill). */
   private pending = false;
   private fill = 0;
@@ -109,7 +105,7 @@ export class RespDecoder extends HeldInput {
   /** Length of the bulk argument whose bytes are awaited; -1 while its `$` line is awaited. */
   private bulk = -1;
 
-  constructor(handler: CommandHandler, budget?: Budget) {
+  constructor(handler: RequestHandler, budget?: Budget) {
     super(budget, () => handler.onBufferLimit?.());
     this.handler = handler;
   }

@@ -84,7 +84,3 @@ export function globMatch(pattern: Uint8Array, subject: Uint8Array, sStart = 0, 
   while (p < pattern.length && pattern[p] === STAR) p++;
   return p === pattern.length;
 }
-
-export function globMatchText(pattern: string, subject: string): boolean {
-  return globMatch(Buffer.from(pattern, 'latin1'), Buffer.from(subject, 'latin1'));
-}

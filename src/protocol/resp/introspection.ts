@@ -1,13 +1,16 @@
 // What the RESP front says about the server and itself: INFO's sections, CLIENT
-// INFO's line, COMMAND and COMMAND DOCS from the command table, CONFIG GET. Built
-// from the service's facts, so both fronts report the same numbers.
+// INFO's line, COMMAND and COMMAND DOCS from the command table (handed in by the
+// table, which these commands are part of), CONFIG GET. Built from the service's
+// facts, so both fronts report the same numbers.
 
 import os from 'node:os';
-import { COMMANDS, type CommandSpec } from './commands.ts';
-import type { ArgList } from './decoder.ts';
-import { MAX_BULK_LENGTH } from './decoder.ts';
+import type { CommandSpec } from './command-spec.ts';
+import type { CommandContext, CommandHandler } from './context.ts';
+import { type ArgList, MAX_BULK_LENGTH } from './decoder.ts';
 import { globMatch } from './glob.ts';
-import type { RespSession } from './session.ts';
+
+/** Every command by lower-case name (the command table). */
+type Commands = ReadonlyMap<string, CommandSpec>;
 
 /** The Redis version rokv answers as (HELLO, INFO redis_version): the commands it serves behave as in this one. */
 export const REDIS_COMPATIBLE_VERSION = '7.2.0';
@@ -15,7 +18,7 @@ export const REDIS_COMPATIBLE_VERSION = '7.2.0';
 const RUN_ID = Array.from({ length: 40 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
 /** INFO's sections in order; those marked default are what a bare INFO prints. */
-const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => string[] }[] = [
+const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) => string[] }[] = [
   {
     name: 'server', isDefault: true, lines: (s) => {
       const f = s.service.facts();
@@ -73,7 +76,7 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
   { name: 'cluster', isDefault: true, lines: (s) => [`cluster_enabled:${s.service.router === null ? 0 : 1}`] },
   {
     name: 'keyspace', isDefault: true, lines: (s) => {
-      const keys = s.service.data.recordCount;
+      const keys = s.records.recordCount;
       return keys > 0 ? [`db0:keys=${keys},expires=0,avg_ttl=0`] : [];
     },
   },
@@ -93,7 +96,7 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: RespSession) => s
 ];
 
 /** INFO [section ...]: `# Name` blocks of field:value lines, CRLF-separated, as Redis prints them. */
-export function infoText(s: RespSession, a: ArgList): string {
+function infoText(s: CommandContext, a: ArgList): string {
   const asked = new Set<string>();
   for (let i = 1; i < a.count; i++) asked.add(a.lower(i));
   const everything = asked.has('all') || asked.has('everything');
@@ -107,14 +110,18 @@ export function infoText(s: RespSession, a: ArgList): string {
   return blocks.length > 0 ? `${blocks.join('\r\n\r\n')}\r\n` : '';
 }
 
+export const info: CommandHandler = (s, a) => s.w.verbatim(infoText(s, a));
+
 /** CLIENT INFO: one line of key=value pairs in Redis's order. */
-export function clientInfoLine(s: RespSession): string {
+function clientInfoLine(s: CommandContext): string {
   const age = Math.floor((Date.now() - s.createdAt) / 1000);
   return `id=${s.link.id} addr=${s.link.peer} laddr=${s.link.local} fd=-1 name=${s.name} age=${age} idle=0 flags=N db=0 ` +
     `sub=0 psub=0 ssub=0 multi=${s.inMulti ? 0 : -1} watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
     `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=${s.w.proto} ` +
     `lib-name=${s.libName} lib-ver=${s.libVersion}\n`;
 }
+
+export const clientInfo: CommandHandler = (s) => s.w.verbatim(clientInfoLine(s));
 
 function aclCategories(c: CommandSpec): string[] {
   const categories = [c.flags.includes('write') ? '@write' : c.flags.includes('readonly') ? '@read' : '@connection'];
@@ -124,7 +131,7 @@ function aclCategories(c: CommandSpec): string[] {
 }
 
 /** One COMMAND entry: name, arity, flags, first/last key, step, ACL categories, tips, key specs, subcommands. */
-function writeCommandEntry(s: RespSession, c: CommandSpec): void {
+function writeCommandEntry(s: CommandContext, c: CommandSpec): void {
   const w = s.w;
   w.array(10);
   w.bulkText(c.name);
@@ -145,21 +152,21 @@ function writeCommandEntry(s: RespSession, c: CommandSpec): void {
 }
 
 /** COMMAND (a = null: every command) or COMMAND INFO name...: unknown names give null. */
-export function commandInfo(s: RespSession, a: ArgList | null): void {
+export function commandInfo(s: CommandContext, a: ArgList | null, commands: Commands): void {
   if (a === null || a.count === 2) {
-    s.w.array(COMMANDS.size);
-    for (const c of COMMANDS.values()) writeCommandEntry(s, c);
+    s.w.array(commands.size);
+    for (const c of commands.values()) writeCommandEntry(s, c);
     return;
   }
   s.w.array(a.count - 2);
   for (let i = 2; i < a.count; i++) {
-    const c = COMMANDS.get(a.lower(i));
+    const c = commands.get(a.lower(i));
     if (c) writeCommandEntry(s, c);
     else s.w.nil();
   }
 }
 
-function writeDocs(s: RespSession, c: CommandSpec): void {
+function writeDocs(s: CommandContext, c: CommandSpec): void {
   const w = s.w;
   const subs = [...(c.subcommands?.values() ?? [])];
   w.map(subs.length > 0 ? 5 : 4);
@@ -182,11 +189,11 @@ function writeDocs(s: RespSession, c: CommandSpec): void {
 }
 
 /** COMMAND DOCS [name ...]: a map of name to its docs; unknown names are left out, as in Redis. */
-export function commandDocs(s: RespSession, a: ArgList): void {
+export function commandDocs(s: CommandContext, a: ArgList, commands: Commands): void {
   const chosen: CommandSpec[] = [];
-  if (a.count === 2) chosen.push(...COMMANDS.values());
+  if (a.count === 2) chosen.push(...commands.values());
   for (let i = 2; i < a.count; i++) {
-    const c = COMMANDS.get(a.lower(i));
+    const c = commands.get(a.lower(i));
     if (c) chosen.push(c);
   }
   s.w.map(chosen.length);
@@ -196,8 +203,19 @@ export function commandDocs(s: RespSession, a: ArgList): void {
   }
 }
 
+/** COMMAND COUNT. */
+export function commandCount(s: CommandContext, commands: Commands): void {
+  s.w.integer(commands.size);
+}
+
+/** COMMAND LIST: every name. */
+export function commandList(s: CommandContext, commands: Commands): void {
+  s.w.array(commands.size);
+  for (const name of commands.keys()) s.w.bulkText(name);
+}
+
 /** CONFIG GET pattern [pattern ...]: the parameters clients and tools ask about. */
-export function configGet(s: RespSession, a: ArgList): void {
+export const configGet: CommandHandler = (s, a) => {
   const f = s.service.facts();
   const parameters: [string, string][] = [
     ['save', ''], ['appendonly', 'no'], ['databases', '1'], ['maxclients', String(f.maxConnections)],
@@ -213,4 +231,4 @@ export function configGet(s: RespSession, a: ArgList): void {
     s.w.bulkText(name);
     s.w.bulkText(value);
   }
-}
+};

@@ -1,20 +1,24 @@
 // The RESP front (the Redis protocol, RESP2 and RESP3) as a codec: one session per
 // connection holds its state (protocol version, name, MULTI queue), answers GET on a
 // fast path with no allocation, and dispatches every other command through the
-// command table in the order Redis checks: known, arity, read-only.
+// command table in the order Redis checks: known, arity, keys, read-only. Handlers see
+// the session only as their CommandContext (context.ts).
 
-import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { Service } from '../../service/service.ts';
-import { ERROR, ERRORS, HIT, MISS, OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
+import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
+import type { Records } from '../../storage/records.ts';
 import type { Codec, Link, Session } from '../codec.ts';
 import { keysServedHere } from './cluster-commands.ts';
-import { COMMANDS, type CommandSpec, RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './commands.ts';
-import { ArgList, type CommandHandler, MAX_REQUEST_BYTES, RespDecoder } from './decoder.ts';
+import { RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './command-numbers.ts';
+import { arityFits } from './command-spec.ts';
+import { COMMANDS } from './command-table.ts';
+import type { CommandContext } from './context.ts';
+import { type ArgList, MAX_REQUEST_BYTES, type RequestHandler, RespRequestDecoder } from './decoder.ts';
 import { RespWriter } from './writer.ts';
 
 /** Most commands one MULTI may queue. */
 const MAX_QUEUED = 10_000;
-const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, ERROR);
+const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, OUTCOME_ERROR);
 /** found: the request's GET is not known to have looked up a key (queued, refused, not a GET). */
 const NOT_LOOKED_UP = -1;
 
@@ -32,7 +36,7 @@ function unknownCommand(a: ArgList): string {
   return `ERR unknown command '${a.text(0).slice(0, 128)}', with args beginning with: ${args}`;
 }
 
-export class RespSession implements Session, CommandHandler {
+class RespSession implements Session, RequestHandler, CommandContext {
   readonly link: Link;
   readonly service: Service;
   readonly w: RespWriter;
@@ -52,13 +56,18 @@ export class RespSession implements Session, CommandHandler {
   private queuedBytes = 0;
   /** A command was refused while queueing: EXEC must abort. */
   private queueBroken = false;
-  private readonly decoder: RespDecoder;
+  private readonly decoder: RespRequestDecoder;
 
   constructor(link: Link, service: Service) {
     this.link = link;
     this.service = service;
     this.w = new RespWriter(link);
-    this.decoder = new RespDecoder(this, link.partials);
+    this.decoder = new RespRequestDecoder(this, link.partials);
+  }
+
+  /** Where this connection's commands find records: today the data version being served. */
+  get records(): Records {
+    return this.service.records;
   }
 
   dispose(): void {
@@ -96,7 +105,7 @@ export class RespSession implements Session, CommandHandler {
       this.dispatch(a);
     }
     const command = this.command < 0 ? RESP_UNKNOWN : this.command;
-    const outcome = counts[ERRORS] !== errors ? ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OK : this.found === 1 ? HIT : MISS;
+    const outcome = counts[ERRORS] !== errors ? OUTCOME_ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OUTCOME_OK : this.found === 1 ? OUTCOME_HIT : OUTCOME_MISS;
     counts[requestField(PROTOCOL_RESP, command, outcome)]++;
     return this.link.hasRoom();
   }
@@ -122,13 +131,12 @@ export class RespSession implements Session, CommandHandler {
 
   /** GET: the value as a bulk string, or null. */
   get(bytes: Buffer, start: number, end: number): void {
-    const service = this.service;
-    const record = service.lookup(bytes, start, end);
+    const records = this.records;
+    const record = this.service.lookup(records, bytes, start, end);
     this.found = record < 0 ? 0 : 1;
     if (record < 0) return this.w.nil();
-    const data = service.data;
-    const valueStart = record + RECORD_HEADER_SIZE + end - start;
-    this.w.bulk(data.bytes, valueStart, valueStart + data.valueLength(record));
+    const valueStart = records.valueStart(record);
+    this.w.bulk(records.bytes, valueStart, valueStart + records.valueLength(record));
   }
 
   /** Looks the command up, checks it as Redis does, then runs or queues it. */
@@ -214,10 +222,6 @@ export class RespSession implements Session, CommandHandler {
 
 /** Commands MULTI runs at once instead of queueing (as Redis does). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
-
-function arityFits(spec: CommandSpec, count: number): boolean {
-  return spec.arity >= 0 ? count === spec.arity : count >= -spec.arity;
-}
 
 export const respCodec: Codec = {
   name: 'resp',

@@ -2,13 +2,11 @@
 // the types differ only for null, maps, sets, doubles, booleans and verbatim text.
 // Values are copied from the data Buffer; large ones go out as views of it.
 
-import type { Link } from '../codec.ts';
+import { LARGE_VALUE, type Link } from '../codec.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const ZERO = 0x30;
-/** Values at least this long are sent as views of the data Buffer, not copied. */
-const LARGE_VALUE = 64 * 1024;
 /** A type byte, up to 20 digits (a minus sign included), CRLF. */
 const HEADER_ROOM = 24;
 

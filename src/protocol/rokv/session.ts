@@ -2,10 +2,10 @@
 // frames, asks the service, and encodes each reply into the link's batch buffer;
 // GET values are copied, large ones sent as views of the data Buffer.
 
-import { RECORD_HEADER_SIZE } from '../../format/layout.ts';
 import type { Service } from '../../service/service.ts';
-import { ERROR, ERRORS, HIT, MISS, OK, PROTOCOL_ROKV, REQUESTS, requestField } from '../../service/stats.ts';
-import type { Codec, Link, Session } from '../codec.ts';
+import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_ROKV, REQUESTS, requestField } from '../../service/stats.ts';
+import type { Records } from '../../storage/records.ts';
+import { type Codec, LARGE_VALUE, type Link, type Session } from '../codec.ts';
 import {
   ERR_BAD_REQUEST, ERR_BUSY, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
   OP_GET, OP_INFO, OP_PING, PROTOCOL_VERSION, STATUS_NOT_FOUND, STATUS_OK,
@@ -13,23 +13,20 @@ import {
 import { FrameDecoder, type FrameHandler } from './decoder.ts';
 import { encodeError, encodeFrame, writeFrameHeader } from './frames.ts';
 
-/** Values at least this long are sent as views of the data Buffer, not copied. */
-const LARGE_VALUE = 64 * 1024;
-
 /** The binary protocol's request kinds, as /metrics labels them (in requestField order). */
 export const ROKV_COMMAND_NAMES = ['get', 'ping', 'info', 'unknown', 'invalid'] as const;
 /** Where requests of command `name` with `outcome` are counted. */
 function field(name: (typeof ROKV_COMMAND_NAMES)[number], outcome: number): number {
   return requestField(PROTOCOL_ROKV, ROKV_COMMAND_NAMES.indexOf(name), outcome);
 }
-const GET_HIT = field('get', HIT);
-const GET_MISS = field('get', MISS);
-const GET_ERROR = field('get', ERROR);
-const PING_OK = field('ping', OK);
-const INFO_OK = field('info', OK);
-const INFO_ERROR = field('info', ERROR);
-const UNKNOWN_ERROR = field('unknown', ERROR);
-const INVALID_ERROR = field('invalid', ERROR);
+const GET_HIT = field('get', OUTCOME_HIT);
+const GET_MISS = field('get', OUTCOME_MISS);
+const GET_ERROR = field('get', OUTCOME_ERROR);
+const PING_OK = field('ping', OUTCOME_OK);
+const INFO_OK = field('info', OUTCOME_OK);
+const INFO_ERROR = field('info', OUTCOME_ERROR);
+const UNKNOWN_ERROR = field('unknown', OUTCOME_ERROR);
+const INVALID_ERROR = field('invalid', OUTCOME_ERROR);
 
 /** The binary INFO object: the fields of docs/PROTOCOL.md, then rokv's own. */
 export function infoObject(service: Service): Record<string, unknown> {
@@ -75,6 +72,11 @@ class RokvSession implements Session, FrameHandler {
     this.decoder = new FrameDecoder(this, MAX_REQUEST_PAYLOAD, link.partials);
   }
 
+  /** Where this connection's GETs find records: today the data version being served. */
+  get records(): Records {
+    return this.service.records;
+  }
+
   dispose(): void {
     this.decoder.stop();
   }
@@ -99,21 +101,21 @@ class RokvSession implements Session, FrameHandler {
     counts[REQUESTS]++;
     this.answered++;
     if (op === OP_GET && end > start) {
-      const record = service.lookup(bytes, start, end);
+      const records = this.records;
+      const record = service.lookup(records, bytes, start, end);
       counts[record < 0 ? GET_MISS : GET_HIT]++;
       if (record < 0) {
         out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_NOT_FOUND, 0);
       } else {
-        const data = service.data;
-        const length = data.valueLength(record);
-        const valueStart = record + RECORD_HEADER_SIZE + end - start;
+        const length = records.valueLength(record);
+        const valueStart = records.valueStart(record);
         if (length >= LARGE_VALUE) {
           out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, length);
-          link.sendView(data.bytes.subarray(valueStart, valueStart + length));
+          link.sendView(records.bytes.subarray(valueStart, valueStart + length));
         } else {
           const buf = link.reserve(FRAME_HEADER_SIZE + length);
           const at = writeFrameHeader(buf, out.pos, STATUS_OK, length);
-          out.pos = at + data.bytes.copy(buf, at, valueStart, valueStart + length);
+          out.pos = at + records.bytes.copy(buf, at, valueStart, valueStart + length);
         }
       }
     } else if (op === OP_PING) {

@@ -5,7 +5,7 @@
 // loop's SlotRouter reads, so CLUSTER SLOTS and MOVED list live servers first.
 
 import net from 'node:net';
-import type { NodeAddress } from './map.ts';
+import type { NodeAddress } from '../addresses.ts';
 
 export const PROBE_INTERVAL_MS = 250;
 export const PROBE_TIMEOUT_MS = 2000;

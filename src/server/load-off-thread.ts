@@ -4,7 +4,8 @@
 // answering, so nothing of it keeps the new bytes alive.
 
 import { Worker } from 'node:worker_threads';
-import type { NodeAddress, ShardRole } from '../cluster/map.ts';
+import type { NodeAddress } from '../addresses.ts';
+import type { ShardRole } from '../cluster/map.ts';
 
 /** What a successful load hands back: the bytes (not copied) and what INFO says of the shard. */
 export interface LoadedBytes {

@@ -3,9 +3,9 @@
 // base64 (NDJSON whose strings are base64, for any bytes: pack --base64).
 
 import { isUtf8 } from 'node:buffer';
-import { BOM, CR, LF } from '../pack/lines.ts';
-import { TAB } from '../pack/records.ts';
-import type { DataFile } from './data-file.ts';
+import type { DataFile } from '../format/data-file.ts';
+import { BOM, CR, LF } from './lines.ts';
+import { TAB } from './records.ts';
 
 export const DUMP_FORMATS = ['tsv', 'ndjson', 'base64'] as const;
 export type DumpFormat = (typeof DUMP_FORMATS)[number];

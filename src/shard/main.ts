@@ -6,15 +6,16 @@
 
 import path from 'node:path';
 import { Option } from 'commander';
+import { type NodeAddress, formatAddress, parseAddress, parseAddresses } from '../addresses.ts';
 import { asFlag, jsonLine, newCommand, parseIntIn, runMain } from '../cli.ts';
+import { CLUSTER_MAP_VERSION, type ClusterMap, MAX_REPLICAS, MAX_SHARDS, type PlacementKind, mapId, newPlacement } from '../cluster/map.ts';
+import { nutcrackerConfig } from '../cluster/nutcracker.ts';
+import { splitSlots } from '../cluster/slots.ts';
 import { InputError } from '../errors.ts';
 import { makeFolder, writeFileAtomic } from '../files.ts';
-import { cleanupOnSignal } from '../signals.ts';
 import { loadDataFile } from '../format/load.ts';
 import { PackWriter } from '../format/writer.ts';
-import { CLUSTER_MAP_VERSION, type ClusterMap, MAX_REPLICAS, MAX_SHARDS, type NodeAddress, type PlacementKind, formatAddress, mapId, newPlacement, parseAddress, parseAddresses } from './map.ts';
-import { nutcrackerConfig } from './nutcracker.ts';
-import { splitSlots } from './slots.ts';
+import { cleanupOnSignal } from '../signals.ts';
 
 const DEFAULT_PROXY_LISTEN = '127.0.0.1:22121';
 

@@ -4,13 +4,11 @@
 // past the timeout or its connection drops, to the next; counts failovers. Refuses
 // servers that serve another map or shard. Speaks rokv's binary protocol.
 
-import { type ConnectOptions, RokvConnection, RokvError, connect, keyBytes } from '../client/connection.ts';
-import { ERR_BUSY } from '../protocol/rokv/constants.ts';
+import type { NodeAddress } from '../addresses.ts';
+import { type ClusterMap, type Placement, placementOf, serverCount, serversOf, shardOfServer } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
-import { type ClusterMap, type NodeAddress, type Placement, placementOf, serverCount, serversOf, shardOfServer } from './map.ts';
-
-export type ServerAddress = NodeAddress;
-export { parseAddresses as parseServers } from './map.ts';
+import { ERR_BUSY } from '../protocol/rokv/constants.ts';
+import { type ConnectOptions, RokvConnection, RokvError, connect, keyBytes } from './connection.ts';
 
 export class ClusterClient {
   readonly map: ClusterMap;
@@ -30,7 +28,7 @@ export class ClusterClient {
    * in the map's server order (ketama: shard i; slots: shard i's primary, then its
    * replicas). Unreachable ones start down.
    */
-  static async connect(map: ClusterMap, servers: ServerAddress[], timeouts: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs'> = {}): Promise<ClusterClient> {
+  static async connect(map: ClusterMap, servers: NodeAddress[], timeouts: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs'> = {}): Promise<ClusterClient> {
     const wanted = serverCount(map);
     if (servers.length !== wanted) {
       throw new InputError(`cluster ${map.id} has ${wanted} servers (${map.shards.length} shards${map.placement === 'slots' ? ` × ${map.replicas}` : ''}) but ${servers.length} were given`);

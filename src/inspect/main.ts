@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // bin/inspect: loads and fully checks a data file, then prints its header summary, or
-// with --dump every record (dump.ts); exits 0 only for a valid file.
+// with --dump every record (src/pack/dump.ts); exits 0 only for a valid file.
 
 import { Option } from 'commander';
 import { jsonLine, newCommand, runMain } from '../cli.ts';
 import { InputError } from '../errors.ts';
-import type { DataFile } from './data-file.ts';
-import { DUMP_FORMATS, type DumpFormat, dumpChunks, dumpProblem } from './dump.ts';
-import { RECORD_HEADER_SIZE } from './layout.ts';
-import { loadDataFile } from './load.ts';
+import type { DataFile } from '../format/data-file.ts';
+import { RECORD_HEADER_SIZE } from '../format/layout.ts';
+import { loadDataFile } from '../format/load.ts';
+import { DUMP_FORMATS, type DumpFormat, dumpChunks, dumpProblem } from '../pack/dump.ts';
 
 const program = newCommand('inspect')
   .description('Check a packed rokv data file completely and print its header summary.')

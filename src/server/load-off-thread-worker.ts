@@ -2,8 +2,9 @@
 // (and checks it against a cluster map), posts the bytes or the reason, and exits.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { type NodeAddress, checkShard } from '../cluster/map.ts';
-import { loadDataFile } from './load.ts';
+import type { NodeAddress } from '../addresses.ts';
+import { checkShard } from '../cluster/map.ts';
+import { loadDataFile } from '../format/load.ts';
 
 const { file, clusterMap, self } = workerData as { file: string; clusterMap?: string; self: NodeAddress | null };
 try {

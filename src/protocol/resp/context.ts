@@ -1,0 +1,42 @@
+// What a RESP command may use, and nothing more: the reply writer, the service
+// (counters, INFO's facts, the cluster router), the records it reads, the connection
+// (its id and addresses, closing after the reply) and the connection's state (name,
+// client library, READONLY, MULTI). The session implements it; handlers never see
+// the session itself, so they do not depend on it.
+
+import type { Service } from '../../service/service.ts';
+import type { Records } from '../../storage/records.ts';
+import type { Link } from '../codec.ts';
+import type { ArgList } from './decoder.ts';
+import type { RespWriter } from './writer.ts';
+
+export interface CommandContext {
+  /** Replies, as RESP2 or RESP3 (HELLO switches `w.proto`). */
+  readonly w: RespWriter;
+  readonly service: Service;
+  /** Where the command finds records and reads their keys and values (src/storage/records.ts). */
+  readonly records: Records;
+  readonly link: Link;
+  /** CLIENT SETNAME / HELLO SETNAME; CLIENT SETINFO. */
+  name: string;
+  libName: string;
+  libVersion: string;
+  /** When the connection was opened (Date.now()), for CLIENT INFO's age. */
+  readonly createdAt: number;
+  /** READONLY was sent: a replica of a slots cluster answers this connection's reads. */
+  readonly: boolean;
+  /** Inside MULTI. */
+  readonly inMulti: boolean;
+  /** An error reply (its text starts with the code: ERR, WRONGPASS, …), counted. */
+  error(text: string): void;
+  /** GET of the key bytes[start, end): its value as a bulk string, or null. */
+  get(bytes: Buffer, start: number, end: number): void;
+  multi(): void;
+  exec(): void;
+  discard(): void;
+  /** RESET: back to a new connection's state. */
+  reset(): void;
+}
+
+/** A command's handler: answers `a` (argument 0 is the command's name) through `ctx`. */
+export type CommandHandler = (ctx: CommandContext, a: ArgList) => void;
