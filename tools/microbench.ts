@@ -9,15 +9,13 @@ import { Bench } from 'tinybench';
 import { murmur3 } from '../src/format/hash.ts';
 import { loadDataFile } from '../src/format/load.ts';
 import { respWire } from '../src/client/resp.ts';
-import type { Codec } from '../src/protocol/codec.ts';
 import { respCodec } from '../src/protocol/resp/session.ts';
 import { MAX_REQUEST_PAYLOAD } from '../src/protocol/rokv/constants.ts';
 import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
 import { encodeGet } from '../src/protocol/rokv/frames.ts';
 import { rokvCodec } from '../src/protocol/rokv/session.ts';
-import { Connection } from '../src/server/connection.ts';
-import { loopShared } from '../src/server/server.ts';
 import { Service } from '../src/service/service.ts';
+import { fakeConnection } from './fake-connection.ts';
 
 const FILE = 'testdata_1M.data';
 const BATCH = 1024; // operations per benchmark call, so timer overhead does not dominate
@@ -89,20 +87,12 @@ const nextBatch = () => (cursor = (cursor + BATCH) % POOL);
 let sink = 0;
 const counter = { onFrame: (op: number) => ((sink += op), true), onBadLength: () => {} };
 
-// The server's per-chunk work without a network: a socket that accepts every write.
-const fakeSocket = {
-  writableLength: 0,
-  write: (b: Buffer) => ((sink += b.length), true),
-  on: () => fakeSocket, setNoDelay: () => {}, pause: () => {}, resume: () => {}, end: () => {},
-};
+// The server's per-chunk work without a network: a connection over a socket that accepts every write.
 const service = new Service(data, { file: FILE });
-function serverSide(codec: Codec): (chunk: Buffer) => void {
-  const shared = loopShared(service, Infinity, Infinity);
-  const connection = new Connection(fakeSocket as never, shared, codec, service, 1, () => {});
-  return (connection as unknown as { onData(c: Buffer): void }).onData.bind(connection);
-}
-const onData = serverSide(rokvCodec);
-const onRespData = serverSide(respCodec);
+const rokvSide = fakeConnection(rokvCodec, service, { keep: false });
+const respSide = fakeConnection(respCodec, service, { keep: false });
+const onData = rokvSide.feed;
+const onRespData = respSide.feed;
 
 const bench = new Bench({ time: 1000, warmup: true });
 bench
@@ -141,4 +131,4 @@ const rows = bench.tasks.map((task) => {
   return { benchmark: task.name, 'ops/s': Math.round(ops).toLocaleString('en-US'), 'ns/op': (1e9 / ops).toFixed(1) };
 });
 console.table(rows);
-console.log(`(checksum of results ${sink & 1})`);
+console.log(`(checksum of results ${(sink + rokvSide.socket.bytesWritten + respSide.socket.bytesWritten) & 1})`);
