@@ -1,11 +1,12 @@
 // Files a tool writes: checks an output path before any work is done (its folder
 // exists and is writable, it is not a folder, it is not one of the inputs), creates
 // output folders one level at a time, and turns system errors into one line that
-// names the path and the reason.
+// names the path and the reason. Also writeFully/readFully: a buffer of any size written
+// or read at a file position in bounded calls (one fs call takes less than 2 GiB).
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputError } from './errors.ts';
+import { FormatError, InputError } from './errors.ts';
 
 const REASONS: Record<string, string> = {
   ENOENT: 'no such file or folder',
@@ -124,5 +125,51 @@ export function writeFileAtomic(file: string, text: string): void {
   } catch (error) {
     fs.rmSync(temp, { force: true });
     throw writeError(file, error);
+  }
+}
+
+/**
+ * The most writeFully/readFully hand to one fs.writeSync/readSync: Node refuses a
+ * length of 2^31 or more (ERR_OUT_OF_RANGE), and Linux moves at most 2^31 − 4096
+ * bytes per call, so an index or value past 2 GiB must go in several calls.
+ *
+ * Code that compares or subtracts the size of a buffer that may pass 2 GiB reads
+ * `byteLength`, not `length`: on Node 26.10 (V8 14.6) Maglev miscompiles
+ * `b.length > n` and `b.length - n` for a typed array past 2^31 in a function that
+ * has run on small ones (the loop below then ends at once and writes nothing).
+ */
+export const IO_CHUNK = 1 << 30;
+
+/** `chunk` as given to writeFully/readFully: an integer in 1..IO_CHUNK (tests lower it; nothing raises it). */
+export function checkIoChunk(chunk: number): number {
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > IO_CHUNK) throw new RangeError(`I/O chunk ${chunk} is not an integer in 1..${IO_CHUNK}`);
+  return chunk;
+}
+
+/**
+ * Writes all of `bytes` to `fd` at file offset `position`, in calls of at most `chunk`
+ * bytes (IO_CHUNK unless a test passes a smaller one to exercise the loop), going on
+ * after short writes. System errors are thrown as they are (callers name the file).
+ */
+export function writeFully(fd: number, bytes: Uint8Array, position: number, chunk = IO_CHUNK): void {
+  checkIoChunk(chunk);
+  const total = bytes.byteLength; // not .length: see IO_CHUNK
+  for (let done = 0; done < total;) {
+    done += fs.writeSync(fd, bytes, done, Math.min(chunk, total - done), position + done);
+  }
+}
+
+/**
+ * Fills all of `bytes` from `fd` starting at file offset `position`, in calls of at
+ * most `chunk` bytes, going on after short reads. A read that returns nothing before
+ * the end is a FormatError naming `file`: the file shrank while being read.
+ */
+export function readFully(fd: number, bytes: Uint8Array, position: number, file: string, chunk = IO_CHUNK): void {
+  checkIoChunk(chunk);
+  const total = bytes.byteLength; // not .length: see IO_CHUNK
+  for (let done = 0; done < total;) {
+    const n = fs.readSync(fd, bytes, done, Math.min(chunk, total - done), position + done);
+    if (n === 0) throw new FormatError(`${file}: file shrank while being read`);
+    done += n;
   }
 }

@@ -21,8 +21,8 @@ export interface BuiltIndex {
   readonly slots: Buffer;
   readonly slotCount: number;
   readonly maxDisplacement: number;
-  /** Ordinals dropped as duplicates, ascending. */
-  readonly dropped: number[];
+  /** Ordinals dropped as duplicates, ascending (a typed array: a JS Array stops at 2^27 numbers). */
+  readonly dropped: Uint32Array;
 }
 
 const EMPTY = 0;
@@ -39,7 +39,8 @@ export function* buildIndexSteps(keys: IndexKeys, limit = MAX_DISPLACEMENT): Gen
   // Ordinal + 1 of the record in each slot; EMPTY (0) when free.
   const slotEntry = new Uint32Array(slotCount);
   const slotHash = new Uint32Array(slotCount);
-  const dropped: number[] = [];
+  let dropped = new Uint32Array(64);
+  let droppedCount = 0;
   let maxDisplacement = 0;
 
   for (let ordinal = 0; ordinal < keys.count; ordinal++) {
@@ -60,7 +61,12 @@ export function* buildIndexSteps(keys: IndexKeys, limit = MAX_DISPLACEMENT): Gen
       const residentHash = slotHash[pos];
       if (mayBeDuplicate && residentHash === hash && keys.sameKey(resident - 1, entry - 1)) {
         const keep = keys.resolveDuplicate(resident - 1, entry - 1);
-        dropped.push(keep === resident - 1 ? entry - 1 : resident - 1);
+        if (droppedCount === dropped.length) {
+          const grown = new Uint32Array(droppedCount * 2);
+          grown.set(dropped);
+          dropped = grown;
+        }
+        dropped[droppedCount++] = keep === resident - 1 ? entry - 1 : resident - 1;
         slotEntry[pos] = keep + 1;
         break;
       }
@@ -90,6 +96,5 @@ export function* buildIndexSteps(keys: IndexKeys, limit = MAX_DISPLACEMENT): Gen
     slots.writeUInt32LE(offset >>> 0, pos * SLOT_SIZE);
     slots.writeUInt32LE(encodeSlotHigh(slotTag(keys.hashes[entry - 1]), offset), pos * SLOT_SIZE + 4);
   }
-  dropped.sort((a, b) => a - b);
-  return { slots, slotCount, maxDisplacement, dropped };
+  return { slots, slotCount, maxDisplacement, dropped: dropped.subarray(0, droppedCount).sort() };
 }

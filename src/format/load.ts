@@ -4,10 +4,8 @@
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { FormatError } from '../errors.ts';
-import { checkRegularFile } from '../files.ts';
+import { checkRegularFile, readFully } from '../files.ts';
 import { DataFile } from './data-file.ts';
-
-const READ_CHUNK = 1 << 30;
 
 export interface LoadOptions {
   /** Back the Buffer with a SharedArrayBuffer that worker threads can view. */
@@ -35,12 +33,7 @@ function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
     const bytes = options.shared
       ? Buffer.from(new SharedArrayBuffer(stat.size))
       : Buffer.allocUnsafeSlow(stat.size);
-    let done = 0;
-    while (done < stat.size) {
-      const n = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK, stat.size - done), done);
-      if (n === 0) throw new FormatError(`${file}: file shrank while being read`);
-      done += n;
-    }
+    readFully(fd, bytes, 0, file); // in chunks of at most 1 GiB
     return bytes;
   } finally {
     fs.closeSync(fd);

@@ -26,7 +26,7 @@ function problem(format: DumpFormat, key: Buffer, value: Buffer, first: boolean)
   }
   if (key.includes(TAB)) return 'its key holds a tab';
   if (key.includes(LF) || value.includes(LF)) return 'it holds a line feed';
-  if (value.length > 0 && value[value.length - 1] === CR) return 'its value ends with a carriage return';
+  if (value.byteLength > 0 && value[value.byteLength - 1] === CR) return 'its value ends with a carriage return'; // byteLength: see dumpChunks
   if (first && key.subarray(0, BOM.length).equals(BOM)) return 'its key starts with a byte-order mark';
   // Before the first LF, pack reads a lone CR as CR-only line endings and refuses the input.
   if (first && (key.includes(CR) || value.includes(CR))) return 'it holds a carriage return, which pack takes on the first line for CR-only line endings';
@@ -55,14 +55,26 @@ function line(format: DumpFormat, key: Buffer, value: Buffer): Buffer {
   }
 }
 
-/** The dump in chunks of about 1 MiB; check dumpProblem first. */
+/**
+ * The dump in chunks of about 1 MiB, each under 2 MiB: a record's line longer than
+ * 1 MiB goes in 1 MiB pieces (stdout on a file takes less than 2 GiB per write).
+ * Check dumpProblem first.
+ */
 export function* dumpChunks(data: DataFile, format: DumpFormat): Generator<Buffer> {
   const lines: Buffer[] = [];
   let size = 0;
   for (const record of data.recordOffsets()) {
     const next = line(format, data.key(record), data.value(record));
+    const length = next.byteLength; // not .length: V8 miscompiles it past 2^31 here (src/files.ts, IO_CHUNK)
+    if (length > CHUNK_BYTES) {
+      if (size > 0) yield Buffer.concat(lines, size);
+      lines.length = 0;
+      size = 0;
+      for (let at = 0; at < length; at += CHUNK_BYTES) yield next.subarray(at, at + CHUNK_BYTES);
+      continue;
+    }
     lines.push(next);
-    size += next.length;
+    size += length;
     if (size >= CHUNK_BYTES) {
       yield Buffer.concat(lines, size);
       lines.length = 0;
