@@ -1,15 +1,16 @@
 // The client library and bin/client against the real server: pipelined calls resolve
-// in order, errors carry codes, connection loss rejects; the CLI's counts add up and
-// it catches wrong answers.
+// in order, errors carry codes, calls after close() say so; the CLI's counts add up
+// and it catches wrong answers. Against servers that misbehave:
+// client-faulty-servers.test.ts.
 
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RokvError, connect } from '../src/client/connection.ts';
-import { encodeFrame } from '../src/protocol/rokv/frames.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
 import { serveRecords, startServer } from './server-helpers.ts';
+
+const FIXTURE = path.join(ROOT, 'data', 'fixture.data');
 
 const records: Pair[] = [];
 for (let i = 0; i < 3000; i++) records.push([`k${i}`, `v${i}-${'x'.repeat(i % 50)}`]);
@@ -54,22 +55,15 @@ describe('library', () => {
     await c.close();
   });
 
-  it('a lost connection rejects everything outstanding, and later calls', async () => {
-    const fake = net.createServer((socket) => socket.once('data', () => socket.destroy()));
-    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
-    const c = await connect({ port: (fake.address() as net.AddressInfo).port });
-    const outstanding = [c.get('a'), c.get('b'), c.ping()];
-    for (const call of outstanding) await expect(call).rejects.toThrow(/connection lost/);
-    await expect(c.get('c')).rejects.toThrow(/connection lost/);
-    fake.close();
-  });
 
-  it('a response with an unknown status is a protocol error', async () => {
-    const fake = net.createServer((socket) => socket.once('data', () => socket.write(encodeFrame(0x09))));
-    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
-    const c = await connect({ port: (fake.address() as net.AddressInfo).port });
-    await expect(c.get('a')).rejects.toThrow(/unknown status 0x9/);
-    fake.close();
+
+  it('calls after the user\'s own close() say so', async () => {
+    const server = await startServer(FIXTURE);
+    const c = await connect({ port: server.port });
+    expect((await c.get('fixture-01'))?.toString()).toBe('gbcnnchcrnbsdhuu');
+    await c.close();
+    await expect(c.get('fixture-01')).rejects.toThrow('connection closed by the client (close() was called)');
+    expect(await server.stop()).toBe(0);
   });
 });
 

@@ -1,13 +1,15 @@
 // The packed format: round trips of awkward records, hash and slot arithmetic,
-// the committed fixture, and corrupt files rejected.
+// the committed fixture, corrupt files rejected, and inputs made to flood the index
+// rebuilt under another seed.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.ts';
+import { checksum } from '../src/format/checksum.ts';
 import { DataFile } from '../src/format/data-file.ts';
 import { murmur3 } from '../src/format/hash.ts';
-import { H, HEADER_SIZE, decodeSlotOffset, encodeSlotHigh, homeSlot } from '../src/format/layout.ts';
+import { DEFAULT_HASH_SEED, H, HEADER_SIZE, MAX_DISPLACEMENT, decodeSlotOffset, encodeSlotHigh, homeSlot, slotCountFor } from '../src/format/layout.ts';
 import { loadDataFile } from '../src/format/load.ts';
 import { PackWriter } from '../src/format/writer.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
@@ -73,6 +75,13 @@ describe('round trip', () => {
     const data = loadDataFile(packRecords([]));
     expect(data.recordCount).toBe(0);
     expect(data.get(Buffer.from('x'))).toBeNull();
+  });
+
+  it('loadDataFile(f).get() takes string keys as connect().get() does', () => {
+    const data = loadDataFile(path.join(ROOT, 'data', 'fixture.data'));
+    expect(data.get('fixture-01')?.toString()).toBe('gbcnnchcrnbsdhuu');
+    expect(data.get(Buffer.from('fixture-01'))?.toString()).toBe('gbcnnchcrnbsdhuu');
+    expect(data.get('nope')).toBeNull();
   });
 });
 
@@ -190,3 +199,45 @@ describe('corrupt files', () => {
 function fixtureLike(dir: string): string {
   return packRecords([['a', '1'], ['b', '2'], ['c', '3']], path.join(dir, 'ok.data'));
 }
+
+describe('hash flooding', () => {
+  /** Keys whose default-seed home slot is 0 or 1 in a table sized for `count` keys. */
+  function floodingKeys(count: number): string[] {
+    const slots = slotCountFor(count);
+    const keys: string[] = [];
+    for (let i = 0; keys.length < count; i++) {
+      const key = Buffer.from(`flood-${i}`);
+      if (homeSlot(murmur3(key, 0, key.length, DEFAULT_HASH_SEED), slots) < 2) keys.push(key.toString());
+    }
+    return keys;
+  }
+
+  it('keys chosen to collide are rebuilt under another seed: short probes, same bytes every time', () => {
+    const keys = floodingKeys(2500);
+    const dir = tempDir();
+    const input = path.join(dir, 'flood.tsv');
+    fs.writeFileSync(input, keys.map((k, i) => `${k}\t${i}\n`).join(''));
+    for (const out of ['a.data', 'b.data']) expect(runBin('pack', [input, '-o', path.join(dir, out)]).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'a.data')).equals(fs.readFileSync(path.join(dir, 'b.data')))).toBe(true);
+    const data = loadDataFile(path.join(dir, 'a.data'));
+    expect(data.header.maxDisplacement).toBeLessThanOrEqual(MAX_DISPLACEMENT);
+    expect(data.header.hashSeed).not.toBe(DEFAULT_HASH_SEED);
+    keys.forEach((k, i) => expect(data.get(Buffer.from(k))?.toString()).toBe(String(i)));
+  });
+
+  it('ordinary inputs keep the default seed', () => {
+    const data = loadDataFile(packRecords(Array.from({ length: 5000 }, (_, i) => [`key-${i}`, 'v'])));
+    expect(data.header.hashSeed).toBe(DEFAULT_HASH_SEED);
+  });
+
+  it('a file whose longest probe is past the limit is refused at load', () => {
+    const file = packRecords(Array.from({ length: 200 }, (_, i) => [`k${i}`, 'v'])); // 267 slots: room for a long probe
+    const bytes = fs.readFileSync(file);
+    bytes.writeUInt32LE(MAX_DISPLACEMENT + 1, H.maxDisplacement);
+    bytes.writeUInt32LE(checksum(bytes.subarray(0, H.headerCrc)), H.headerCrc);
+    fs.writeFileSync(file, bytes);
+    const run = runBin('inspect', [file]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/over the limit of 128/);
+  });
+});

@@ -1,11 +1,14 @@
 // bin/pack: formats, separators, stdin, dedupe, and every input error (exit 2, a
-// message with the line number, no output file left behind).
+// message with the line number, no output file left behind); NDJSON is text (bytes
+// that are not UTF-8 are refused, pointing to --base64); lines under any chunking.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadDataFile } from '../src/format/load.ts';
-import { runBin, tempDir } from './helpers.ts';
+import { readLines } from '../src/pack/lines.ts';
+import { cut, runBin, tempDir } from './helpers.ts';
 
 function pack(name: string, content: string | Buffer, extra: string[] = []) {
   const dir = tempDir();
@@ -117,5 +120,61 @@ describe('pack: errors', () => {
     expect(run.status).toBe(2);
     expect(fs.readFileSync(output).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['bad.tsv', 'in.tsv', 'out.data']);
+  });
+});
+
+describe('NDJSON is text', () => {
+  it('a raw 0xff byte is refused with its line and a pointer to --base64; nothing is written', () => {
+    const dir = tempDir();
+    const input = path.join(dir, 'in.ndjson');
+    fs.writeFileSync(input, Buffer.concat([Buffer.from('{"key":"ok","value":"1"}\n{"key":"a'), Buffer.from([0xff]), Buffer.from('b","value":"x"}\n')]));
+    const run = runBin('pack', [input, '-o', path.join(dir, 'out.data')]);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toBe(`pack: ${input}:2: not valid UTF-8 (byte 0xff at column 10); binary keys and values need --base64`);
+    expect(fs.readdirSync(dir)).toEqual(['in.ndjson']);
+  });
+
+  it('a lone surrogate is refused: "\\ud800" and "\\udfff" would both become U+FFFD and collide', () => {
+    const dir = tempDir();
+    const input = path.join(dir, 'in.ndjson');
+    fs.writeFileSync(input, '{"key":"\\ud800","value":"1"}\n{"key":"\\udfff","value":"2"}\n');
+    const run = runBin('pack', [input, '-o', path.join(dir, 'out.data'), '--dedupe', 'last']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/in\.ndjson:1: "key" holds a lone UTF-16 surrogate .*--base64/);
+  });
+
+  it('valid multi-byte text still packs, and --base64 takes any bytes', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'in.ndjson'), '{"key":"clé 🔑","value":"ünïcode"}\n');
+    expect(runBin('pack', [path.join(dir, 'in.ndjson'), '-o', path.join(dir, 'a.data')]).status).toBe(0);
+    expect(loadDataFile(path.join(dir, 'a.data')).get(Buffer.from('clé 🔑'))?.toString()).toBe('ünïcode');
+    fs.writeFileSync(path.join(dir, 'b.ndjson'), `{"key":"${Buffer.from([0xff, 0xfe]).toString('base64')}","value":"AA=="}\n`);
+    expect(runBin('pack', [path.join(dir, 'b.ndjson'), '-o', path.join(dir, 'b.data'), '--base64']).status).toBe(0);
+  });
+});
+
+describe('lines', () => {
+  it('a UTF-8 byte-order mark at the start is dropped (TSV and NDJSON)', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'in.tsv'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('alpha\t1\nbeta\t2\n')]));
+    fs.writeFileSync(path.join(dir, 'in.ndjson'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"key":"alpha","value":"1"}\n')]));
+    for (const name of ['in.tsv', 'in.ndjson']) {
+      expect(runBin('pack', [path.join(dir, name), '-o', path.join(dir, `${name}.data`)]).status).toBe(0);
+      expect(loadDataFile(path.join(dir, `${name}.data`)).get(Buffer.from('alpha'))?.toString()).toBe('1');
+    }
+  });
+
+  it('any chunking of the input gives the same lines, long lines included', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b).toString('latin1').replace(/\n/g, '.')), { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      async (lines, cuts) => {
+        const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
+        const chunks = cut(bytes, cuts);
+        const got: string[] = [];
+        for await (const line of readLines((async function* () { yield* chunks; })())) got.push(line.bytes.toString('latin1'));
+        expect(got).toEqual(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).map((l, i) => (i === 0 && l.startsWith('\xef\xbb\xbf') ? l.slice(3) : l)));
+      },
+    ));
   });
 });

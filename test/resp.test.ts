@@ -8,7 +8,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Pair, runBin } from './helpers.ts';
 import { type Reply, command, respExchange, text } from './resp-helpers.ts';
-import { RawClient, flood, frame, serveRecords, startServer } from './server-helpers.ts';
+import { RawClient, frame, serveRecords } from './server-helpers.ts';
 
 const BIG = Buffer.alloc(200_000, 0x62);
 const BINARY_KEY = Buffer.from([0x80, 0xff, 0x00, 0x41]);
@@ -275,33 +275,5 @@ describe('one transport for both protocols', () => {
     const [reply] = await client.frames(1);
     client.socket.destroy();
     expect(reply.payload.toString()).toBe(valueOf.get('key-5')?.toString());
-  });
-
-  it('a client that never reads is held by backpressure while another is served', async () => {
-    const hog = await RawClient.connect(port());
-    hog.socket.pause();
-    const pushed = await flood(hog.socket, command('GET', 'big'), 1500);
-    expect(pushed).toBeGreaterThan(1_000_000);
-    const { replies } = await respExchange(port(), command('GET', 'key-1'), 1);
-    expect(text(replies[0])).toBe(valueOf.get('key-1')?.toString());
-    hog.socket.destroy();
-  });
-
-  it('one connection limit across both ports; RESP refusals use Redis\'s text', async () => {
-    const server = await startServer(running.file, ['--resp-port', '0', '--max-connections', '2']);
-    try {
-      const a = await RawClient.connect(server.port);
-      const b = await RawClient.connect(server.respPort);
-      await new Promise((r) => setTimeout(r, 100));
-      const refusedResp = await respExchange(server.respPort, command('PING'), 1);
-      expect(refusedResp.replies).toEqual([{ error: 'ERR max number of clients reached' }]);
-      const refusedBinary = await RawClient.connect(server.port);
-      const [busy] = await refusedBinary.frames(1);
-      expect(busy.status).toBe(2);
-      expect(busy.payload[0]).toBe(4);
-      for (const c of [a, b, refusedBinary]) c.socket.destroy();
-    } finally {
-      expect(await server.stop()).toBe(0);
-    }
   });
 });

@@ -1,13 +1,10 @@
-// bin/server over real TCP: every row of docs/PROTOCOL.md, framing under any
-// split, pipelining, backpressure, the connection limit, idle timeout, shutdown.
+// The binary protocol over real TCP: every row of docs/PROTOCOL.md, framing under any
+// split, pipelining. The session's logic in process: rokv-session.test.ts.
 
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connect } from '../src/client/connection.ts';
-import { type Pair, runBin, tempDir } from './helpers.ts';
-import { RawClient, flood, frame, parseFrames, serveRecords, startServer } from './server-helpers.ts';
+import type { Pair } from './helpers.ts';
+import { RawClient, frame, parseFrames, serveRecords } from './server-helpers.ts';
 
 const GET = 1;
 const PING = 2;
@@ -148,96 +145,4 @@ describe('framing and pipelining', () => {
     expect(frames.map((f) => [f.status, f.payload.toString()])).toEqual([[0, 'xyz'], [0, 'p'], [1, '']]);
   });
 
-  it('a client that never reads does not block another, and the server stops reading it', async () => {
-    const hog = await RawClient.connect(running.server.port);
-    hog.socket.pause(); // never reads its answers
-    const ping = frame(PING, Buffer.alloc(65_535, 1)); // each answer is as large as its request
-    const pushed = await flood(hog.socket, ping, 1500);
-    const good = await connect({ port: running.server.port });
-    for (let i = 0; i < 100; i++) expect((await good.get(`key-${i}`))?.toString()).toBe(`value-${i}`);
-    const info = await good.info();
-    // Without backpressure the server reads (and answers into memory) all the hog sends:
-    // hundreds of MB in 1.5 s on loopback. With it, only socket buffers' worth gets through.
-    const accepted = pushed - hog.socket.writableLength;
-    expect(accepted).toBeLessThan(64e6);
-    expect(info.rss_bytes as number).toBeLessThan(250e6);
-    await good.close();
-    hog.socket.destroy();
-  });
-});
-
-describe('limits, timeouts and lifecycle', () => {
-  it('the connection limit: BUSY, then close', async () => {
-    const limited = await startServer(running.file, ['--max-connections', '2']);
-    const a = await connect({ port: limited.port });
-    const b = await connect({ port: limited.port });
-    await a.ping();
-    await b.ping();
-    const third = await RawClient.connect(limited.port);
-    await third.waitClosed();
-    const { frames } = parseFrames(third.received);
-    expect(frames).toHaveLength(1);
-    expect([frames[0].status, frames[0].payload[0]]).toEqual([2, 4]);
-    await a.close();
-    const again = await connect({ port: limited.port }); // a slot is free again
-    expect((await again.ping('ok')).toString()).toBe('ok');
-    expect((await again.info()).connections_rejected).toBe(1);
-    await Promise.all([b.close(), again.close()]);
-    expect(await limited.stop()).toBe(0);
-  });
-
-  it('the idle timeout closes idle connections and ones holding half a frame, not busy ones', async () => {
-    const timed = await startServer(running.file, ['--idle-timeout', '0.4']);
-    const idle = await RawClient.connect(timed.port);
-    const half = await RawClient.connect(timed.port);
-    half.socket.write(frame(GET, 'abc').subarray(0, 5));
-    const busy = await connect({ port: timed.port });
-    const started = Date.now();
-    while (Date.now() - started < 900) {
-      await busy.ping();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await idle.waitClosed(2000);
-    await half.waitClosed(2000);
-    expect((await busy.get('abc'))?.toString()).toBe('xyz');
-    await busy.close();
-    expect(await timed.stop()).toBe(0);
-  });
-
-  it('SIGTERM with requests in flight: answers what it received, closes, exits 0 quickly', async () => {
-    const victim = await startServer(running.file);
-    const client = await RawClient.connect(victim.port);
-    const batch = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => frame(GET, `key-${i % 5000}`)));
-    client.socket.write(batch);
-    await client.frames(1);
-    const stopped = Date.now();
-    const code = await victim.stop('SIGTERM');
-    expect(code).toBe(0);
-    expect(Date.now() - stopped).toBeLessThan(3000);
-    await client.waitClosed();
-    const { frames, rest } = parseFrames(client.received);
-    expect(rest).toBe(0);
-    expect(frames.length).toBeGreaterThan(0);
-    frames.forEach((f, i) => expect(f.payload.toString()).toBe(`value-${i % 5000}`));
-  });
-
-  it('refuses to start on a missing file, a corrupt file, a port in use, a bad flag', async () => {
-    const missing = runBin('server', ['/nonexistent.data']);
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/^server: cannot open \/nonexistent\.data: ENOENT/);
-    const dir = tempDir();
-    const bad = path.join(dir, 'bad.data');
-    fs.writeFileSync(bad, fs.readFileSync(running.file).subarray(0, 1000));
-    expect(runBin('server', [bad]).stderr).toMatch(/header says/);
-    const blocker = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => blocker.once('listening', r));
-    const port = (blocker.address() as net.AddressInfo).port;
-    const busy = runBin('server', [running.file, '--port', String(port)]);
-    expect(busy.status).not.toBe(0);
-    expect(busy.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address in use`));
-    blocker.close();
-    const flag = runBin('server', [running.file, '--port', 'seventy']);
-    expect(flag.status).not.toBe(0);
-    expect(flag.stderr).toMatch(/"seventy" is not a whole number/);
-  });
 });

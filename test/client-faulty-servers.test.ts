@@ -1,7 +1,6 @@
-// The client and the library against servers that misbehave, each case a test that
-// failed before its fix: silent, HTTP, Redis-like and garbage servers (timeouts), an
-// unknown status byte, answers nobody asked for, a BUSY shard in a cluster, string
-// keys for DataFile.get, and calls after the user's own close().
+// The client and the library against servers that misbehave: silent, HTTP, Redis-like
+// and garbage servers (timeouts), an unknown status byte, answers nobody asked for, a
+// connection lost with calls outstanding, a BUSY shard in a cluster.
 
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -9,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
-import { loadDataFile } from '../src/format/load.ts';
+import { encodeFrame } from '../src/protocol/rokv/frames.ts';
 import { ROOT, runBin, tempDir } from './helpers.ts';
 import { RawClient, startServer } from './server-helpers.ts';
 
@@ -135,20 +134,24 @@ describe('the library', () => {
     await expect(connect({ port })).rejects.toThrow(new RegExp(`^cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   });
 
-  it('calls after the user\'s own close() say so', async () => {
-    const server = await startServer(FIXTURE);
-    const c = await connect({ port: server.port });
-    expect((await c.get('fixture-01'))?.toString()).toBe('gbcnnchcrnbsdhuu');
-    await c.close();
-    await expect(c.get('fixture-01')).rejects.toThrow('connection closed by the client (close() was called)');
-    expect(await server.stop()).toBe(0);
+
+
+  it('a lost connection rejects everything outstanding, and later calls', async () => {
+    const fake = net.createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const c = await connect({ port: (fake.address() as net.AddressInfo).port });
+    const outstanding = [c.get('a'), c.get('b'), c.ping()];
+    for (const call of outstanding) await expect(call).rejects.toThrow(/connection lost/);
+    await expect(c.get('c')).rejects.toThrow(/connection lost/);
+    fake.close();
   });
 
-  it('loadDataFile(f).get() takes string keys as connect().get() does', () => {
-    const data = loadDataFile(FIXTURE);
-    expect(data.get('fixture-01')?.toString()).toBe('gbcnnchcrnbsdhuu');
-    expect(data.get(Buffer.from('fixture-01'))?.toString()).toBe('gbcnnchcrnbsdhuu');
-    expect(data.get('nope')).toBeNull();
+  it('a response with an unknown status is a protocol error', async () => {
+    const fake = net.createServer((socket) => socket.once('data', () => socket.write(encodeFrame(0x09))));
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const c = await connect({ port: (fake.address() as net.AddressInfo).port });
+    await expect(c.get('a')).rejects.toThrow(/unknown status 0x9/);
+    fake.close();
   });
 });
 
