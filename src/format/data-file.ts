@@ -8,26 +8,15 @@ import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
 import type { Records } from '../storage/records.ts';
 import { murmur3 } from './hash.ts';
-import {
-  FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, INDEX_ALIGN, MAGIC, MAX_DISPLACEMENT, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE,
-  SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, readU64,
-} from './layout.ts';
+import { type HeaderSummary, checkPadding, parseHeader } from './header.ts';
+import { type KeyVisitor, RecordsCheck } from './records-check.ts';
+import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot } from './layout.ts';
 
 const TWO_32 = 2 ** 32;
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
 
-export interface HeaderSummary {
-  version: number;
-  fileSize: number;
-  recordCount: number;
-  recordsLength: number;
-  indexOffset: number;
-  slotCount: number;
-  hashSeed: number;
-  maxDisplacement: number;
-  recordsCrc: number;
-  indexCrc: number;
-}
+
+export type { HeaderSummary };
 
 export class DataFile implements Records {
   /** The whole file; values are served as ranges of it. */
@@ -48,9 +37,9 @@ export class DataFile implements Records {
    * `trusted` skips the checksums and structure walk, for bytes another thread has
    * already validated (the same SharedArrayBuffer).
    */
-  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean } = {}) {
+  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean; onHeader?: (header: HeaderSummary) => KeyVisitor | null } = {}) {
     if (os.endianness() !== 'LE') throw new FormatError('rokv reads data files on little-endian machines only');
-    const header = parseHeader(bytes, source);
+    const header = parseHeader(bytes, bytes.byteLength, source);
     this.bytes = bytes;
     this.source = source;
     this.header = header;
@@ -61,13 +50,14 @@ export class DataFile implements Records {
     this.seed = header.hashSeed;
     this.slots = slotWords(bytes, header);
     if (options.trusted) return;
-    if (checksum(bytes.subarray(HEADER_SIZE, this.recordsEnd)) !== header.recordsCrc) {
-      throw new FormatError(`${source}: records checksum mismatch (corrupt file)`);
-    }
     if (checksum(bytes.subarray(header.indexOffset, header.fileSize)) !== header.indexCrc) {
       throw new FormatError(`${source}: index checksum mismatch (corrupt file)`);
     }
-    this.validateStructure(source);
+    checkPadding(bytes.subarray(this.recordsEnd, header.indexOffset), source);
+    // The records in one chunk: RecordsCheck checks their checksum, bounds and slots.
+    const check = new RecordsCheck(header, this.slots, source, options.onHeader?.(header) ?? null);
+    check.push(bytes.subarray(HEADER_SIZE, this.recordsEnd));
+    check.finish();
   }
 
   /** A view of bytes another thread has already validated (a SharedArrayBuffer): no checks repeated, nothing copied. */
@@ -171,63 +161,6 @@ export class DataFile implements Records {
   }
 
   /**
-   * Structure: walks the records in file order (bounds of each, marking each start),
-   * then checks that every used slot holds a distinct record start and that every
-   * record has a slot. Together with the checksums this rules out any wrong answer
-   * from a damaged file; whether each key also sits in its probe window is verifyKeys().
-   */
-  private validateStructure(source: string): void {
-    const starts = new Uint8Array(Math.ceil((this.recordsEnd - HEADER_SIZE) / 8));
-    try {
-      this.checkRecordsAndSlots(source, starts);
-    } finally {
-      starts.buffer.transfer(0); // frees the bitmap now, not at some later GC
-    }
-  }
-
-  private checkRecordsAndSlots(source: string, starts: Uint8Array): void {
-    const recordsEnd = this.recordsEnd;
-    let at = HEADER_SIZE;
-    let count = 0;
-    while (at < recordsEnd) {
-      const keyLength = this.keyLength(at);
-      const valueLength = this.valueLength(at);
-      const end = this.nextRecord(at);
-      if (at + RECORD_HEADER_SIZE > recordsEnd || keyLength === 0 || end > recordsEnd || valueLength > MAX_VALUE_LENGTH) {
-        const problem = at + RECORD_HEADER_SIZE > recordsEnd ? 'has a cut-off header'
-          : keyLength === 0 ? 'has an empty key'
-            : valueLength > MAX_VALUE_LENGTH ? `has a value of ${valueLength} bytes, more than a reply can carry (${MAX_VALUE_LENGTH})`
-              : 'runs past the records section';
-        throw new FormatError(`${source}: record ${count + 1} at offset ${at} ${problem}`);
-      }
-      const bit = at - HEADER_SIZE;
-      starts[bit >>> 3] |= 1 << (bit & 7);
-      at = end;
-      count++;
-    }
-    if (count !== this.recordCount) {
-      throw new FormatError(`${source}: header says ${this.recordCount} records, records section holds ${count}`);
-    }
-    const slots = this.slots;
-    let used = 0;
-    for (let word = 0; word < slots.length; word += WORDS_PER_SLOT) {
-      const low = slots[word];
-      const high = slots[word + 1];
-      if ((low | high) === 0) continue;
-      const record = decodeSlotOffset(low, high);
-      const bit = record - HEADER_SIZE;
-      if (record < HEADER_SIZE || record >= this.recordsEnd || (starts[bit >>> 3] & (1 << (bit & 7))) === 0) {
-        throw new FormatError(`${source}: index slot ${word / WORDS_PER_SLOT} points at offset ${record}, which is not a record (or is in another slot too)`);
-      }
-      starts[bit >>> 3] &= ~(1 << (bit & 7));
-      used++;
-    }
-    if (used !== this.recordCount) {
-      throw new FormatError(`${source}: index has ${used} used slots for ${this.recordCount} records`);
-    }
-  }
-
-  /**
    * Deep check: finds every record through the index by its own key, so every key is
    * in its probe window with the right tag, and no key is stored twice.
    */
@@ -243,60 +176,6 @@ export class DataFile implements Records {
       at = this.nextRecord(at);
     }
   }
-}
-
-function parseHeader(bytes: Buffer, source: string): HeaderSummary {
-  if (bytes.length < HEADER_SIZE) {
-    throw new FormatError(`${source}: ${bytes.length} bytes is shorter than the ${HEADER_SIZE}-byte header (truncated, or not a rokv data file)`);
-  }
-  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new FormatError(`${source}: not a rokv data file (magic is not "${MAGIC.toString('latin1')}")`);
-  }
-  if (checksum(bytes.subarray(0, H.headerCrc)) !== bytes.readUInt32LE(H.headerCrc)) {
-    throw new FormatError(`${source}: header checksum mismatch (corrupt file)`);
-  }
-  const version = bytes.readUInt16LE(H.version);
-  if (version !== FORMAT_VERSION) {
-    throw new FormatError(`${source}: format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`);
-  }
-  const fail = (what: string): never => {
-    throw new FormatError(`${source}: bad header: ${what}`);
-  };
-  if (bytes.readUInt16LE(H.headerSize) !== HEADER_SIZE) fail(`header size is not ${HEADER_SIZE}`);
-  if (bytes.readUInt32LE(H.flags) !== 0) fail('unknown flags');
-  if (bytes.readUInt32LE(H.hashId) !== HASH_MURMUR3_32) fail(`unknown hash function ${bytes.readUInt32LE(H.hashId)}`);
-  if (!bytes.subarray(H.reservedStart, H.headerCrc).every((b) => b === 0)) fail('reserved bytes are not zero');
-  const header: HeaderSummary = {
-    version,
-    fileSize: readU64(bytes, H.fileSize),
-    recordCount: readU64(bytes, H.recordCount),
-    recordsLength: readU64(bytes, H.recordsLength),
-    indexOffset: readU64(bytes, H.indexOffset),
-    slotCount: readU64(bytes, H.slotCount),
-    hashSeed: bytes.readUInt32LE(H.hashSeed),
-    maxDisplacement: bytes.readUInt32LE(H.maxDisplacement),
-    recordsCrc: bytes.readUInt32LE(H.recordsCrc),
-    indexCrc: bytes.readUInt32LE(H.indexCrc),
-  };
-  if (header.fileSize !== bytes.length) {
-    throw new FormatError(`${source}: file is ${bytes.length} bytes but its header says ${header.fileSize} (truncated or extended)`);
-  }
-  if (readU64(bytes, H.recordsOffset) !== HEADER_SIZE) fail('records do not start right after the header');
-  const recordsEnd = HEADER_SIZE + header.recordsLength;
-  if (header.indexOffset % INDEX_ALIGN !== 0) fail(`index offset ${header.indexOffset} is not ${INDEX_ALIGN}-byte aligned`);
-  if (header.indexOffset < recordsEnd || header.indexOffset - recordsEnd >= INDEX_ALIGN) {
-    fail(`index offset ${header.indexOffset} does not follow the records (which end at ${recordsEnd})`);
-  }
-  if (!bytes.subarray(recordsEnd, header.indexOffset).every((b) => b === 0)) fail('padding before the index is not zero');
-  if (header.slotCount < 1 || header.slotCount < header.recordCount) {
-    fail(`${header.slotCount} index slots cannot hold ${header.recordCount} records`);
-  }
-  if (header.indexOffset + header.slotCount * SLOT_SIZE !== header.fileSize) fail('index does not end at the end of the file');
-  if (header.maxDisplacement >= header.slotCount) fail('longest probe is longer than the index');
-  if (header.maxDisplacement > MAX_DISPLACEMENT) {
-    fail(`a record sits ${header.maxDisplacement} slots from its home slot, over the limit of ${MAX_DISPLACEMENT} (a flooded index: repack it)`);
-  }
-  return header;
 }
 
 /** The index as u32 words, viewed in place when aligned. */

@@ -1,0 +1,372 @@
+// The disk tier: a data version whose index is in memory and whose records stay in
+// the file, read on demand with positioned reads through libuv's thread pool, so the
+// event loop never waits for the disk.
+//
+// Contract (what a caller may assume):
+// - fetch(wants, done) reads the records a command needs and calls done() once, on
+//   the event loop, never synchronously inside fetch(): with a FetchedRecords view
+//   holding exactly those records (the Records a command then runs against), or an
+//   Error when a read failed. The view is valid during that call only.
+// - A miss mostly costs no read: only index slots whose 24-bit tag matches the key's
+//   hash are read (a false match costs one read and is compared away).
+// - A record is one read of its first FIRST_READ bytes (header, key, value) and a
+//   second only when the record is longer than that.
+// - Reads in flight in this thread are at most `maxReads`; more wait in FIFO order.
+// - retire(onIdle): no new fetches will come; onIdle runs once the reads in flight
+//   are done (the file may then be closed). The descriptor belongs to the caller.
+
+import fs from 'node:fs';
+import { murmur3 } from '../format/hash.ts';
+import type { HeaderSummary } from '../format/header.ts';
+import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot } from '../format/layout.ts';
+import type { Records } from './records.ts';
+
+const WORDS_PER_SLOT = SLOT_SIZE / 4;
+/** The first read of a record: header, key and (usually) the whole value. */
+export const FIRST_READ = 4096;
+/** Default bound on reads in flight per event loop. */
+export const DEFAULT_MAX_READS = 64;
+
+/** What a command needs from the disk: the record of a key, or of an index slot. */
+export interface Want {
+  /** A key to look up (bytes owned by the caller until done), or null for a slot. */
+  key: Buffer | null;
+  /** With key null: the index slot whose record is wanted. */
+  slot: number;
+  /** Read the value too (GET), or only header and key (EXISTS, SCAN). */
+  value: boolean;
+}
+
+/** Counters a loop keeps of its disk reads (the service's row: reads, seconds, in flight). */
+export interface ReadCounters {
+  onStart(): void;
+  onEnd(seconds: number): void;
+}
+
+/** One want being resolved: its candidates, the bytes read so far. */
+class Job {
+  want!: Want;
+  fetch!: Fetch;
+  /** Candidate record offsets still to try (tag matches), in probe order. */
+  candidates: number[] = [];
+  next = 0;
+  /** The record being read, and its bytes so far. */
+  offset = -1;
+  buf: Buffer = Buffer.alloc(0);
+  got = 0;
+  started = 0;
+  /** Found: the record's bytes are buf[0, length). */
+  found = false;
+  length = 0;
+  readonly onRead = (error: NodeJS.ErrnoException | null, n: number) => this.fetch.store.readDone(this, error, n);
+}
+
+/** One fetch(): the jobs of one command and its callback. */
+class Fetch {
+  store!: DiskRecords;
+  jobs: Job[] = [];
+  left = 0;
+  error: Error | null = null;
+  done!: (view: FetchedRecords | Error) => void;
+}
+
+export class DiskRecords {
+  readonly header: HeaderSummary;
+  readonly recordCount: number;
+  readonly slotCount: number;
+  readonly source: string;
+  readonly fd: number;
+  private readonly slots: Uint32Array;
+  private readonly recordsEnd: number;
+  private readonly limiter: ReadLimiter;
+  /** Reads of this version not yet done (for retire). */
+  private reading = 0;
+  private onIdle: (() => void) | null = null;
+
+  constructor(fd: number, header: HeaderSummary, index: Buffer, source: string, limiter: ReadLimiter) {
+    this.fd = fd;
+    this.header = header;
+    this.recordCount = header.recordCount;
+    this.slotCount = header.slotCount;
+    this.source = source;
+    this.slots = new Uint32Array(index.buffer, index.byteOffset, header.slotCount * WORDS_PER_SLOT);
+    this.recordsEnd = HEADER_SIZE + header.recordsLength;
+    this.limiter = limiter;
+  }
+
+  /** Offset of the record in index slot `slot`, or -1 (from the index: no read). */
+  recordAtSlot(slot: number): number {
+    const low = this.slots[slot * WORDS_PER_SLOT];
+    const high = this.slots[slot * WORDS_PER_SLOT + 1];
+    return (low | high) === 0 ? -1 : decodeSlotOffset(low, high);
+  }
+
+  /** Whether any index slot's tag matches the key: false is a sure miss, with no read. */
+  mayHold(key: Uint8Array, start: number, end: number): boolean {
+    return this.probe(key, start, end, null);
+  }
+
+  /** Reads what `wants` name; calls done once, later, on the event loop. */
+  fetch(wants: Want[], done: (view: FetchedRecords | Error) => void): void {
+    const fetch = new Fetch();
+    fetch.store = this;
+    fetch.done = done;
+    fetch.left = wants.length;
+    for (const want of wants) {
+      const job = new Job();
+      job.want = want;
+      job.fetch = fetch;
+      fetch.jobs.push(job);
+      if (want.key === null) {
+        const offset = this.recordAtSlot(want.slot);
+        if (offset >= 0) job.candidates.push(offset);
+      } else {
+        this.probe(want.key, 0, want.key.length, job.candidates);
+      }
+    }
+    if (wants.length === 0) {
+      setImmediate(() => this.finish(fetch));
+      return;
+    }
+    for (const job of fetch.jobs) this.tryNext(job);
+  }
+
+  /** No more fetches; `onIdle` runs when the reads in flight are done. */
+  retire(onIdle: () => void): void {
+    this.onIdle = onIdle;
+    if (this.reading === 0) this.idle();
+  }
+
+  get readsInFlight(): number {
+    return this.reading;
+  }
+
+  /** Probes the index for slots whose tag matches; pushes their offsets to `out` (or stops at the first). */
+  private probe(key: Uint8Array, start: number, end: number, out: number[] | null): boolean {
+    const hash = murmur3(key, start, end, this.header.hashSeed);
+    const tag = hash & TAG_MASK;
+    const slots = this.slots;
+    let pos = homeSlot(hash, this.slotCount);
+    let any = false;
+    for (let distance = 0; distance <= this.header.maxDisplacement; distance++) {
+      const low = slots[pos * WORDS_PER_SLOT];
+      const high = slots[pos * WORDS_PER_SLOT + 1];
+      if ((low | high) === 0) break;
+      if (high >>> 8 === tag) {
+        if (out === null) return true;
+        out.push(decodeSlotOffset(low, high));
+        any = true;
+      }
+      if (++pos === this.slotCount) pos = 0;
+    }
+    return any;
+  }
+
+  /** Starts reading the job's next candidate, or settles it as a miss. */
+  private tryNext(job: Job): void {
+    if (job.next >= job.candidates.length) {
+      job.fetch.left--;
+      if (job.fetch.left === 0) setImmediate(() => this.finish(job.fetch));
+      return;
+    }
+    job.offset = job.candidates[job.next++];
+    const length = Math.min(FIRST_READ, this.recordsEnd - job.offset);
+    if (job.buf.length !== FIRST_READ) job.buf = this.limiter.take();
+    job.got = 0;
+    this.read(job, job.buf, 0, length, job.offset);
+  }
+
+  private read(job: Job, buf: Buffer, at: number, length: number, position: number): void {
+    this.reading++;
+    job.started = performance.now();
+    this.limiter.start(() => fs.read(this.fd, buf, at, length, position, job.onRead));
+  }
+
+  /** A read of `job` finished (n bytes, or an error). */
+  readDone(job: Job, error: NodeJS.ErrnoException | null, n: number): void {
+    this.reading--;
+    this.limiter.end((performance.now() - job.started) / 1000);
+    const fetch = job.fetch;
+    if (error !== null || n === 0) {
+      fetch.error ??= new Error(`disk read of ${this.source} at offset ${job.offset} failed: ${error?.code ?? 'file shrank'}`);
+      this.settle(job);
+      return;
+    }
+    job.got += n;
+    const buf = job.buf;
+    if (job.got < RECORD_HEADER_SIZE) return this.read(job, buf, job.got, RECORD_HEADER_SIZE - job.got, job.offset + job.got);
+    const keyLength = buf[0] | (buf[1] << 8);
+    const valueLength = (buf[2] | (buf[3] << 8) | (buf[4] << 16)) + buf[5] * 0x1000000;
+    const need = RECORD_HEADER_SIZE + keyLength + (job.want.value ? valueLength : 0);
+    if (job.got < need) {
+      if (buf.length < need) {
+        const bigger = Buffer.allocUnsafeSlow(need);
+        buf.copy(bigger, 0, 0, job.got);
+        if (buf.length === FIRST_READ) this.limiter.give(buf);
+        job.buf = bigger;
+      }
+      return this.read(job, job.buf, job.got, need - job.got, job.offset + job.got);
+    }
+    const key = job.want.key;
+    if (key !== null && (keyLength !== key.length || job.buf.compare(key, 0, key.length, RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + keyLength) !== 0)) {
+      return this.tryNext(job); // a tag that matched another key
+    }
+    job.found = true;
+    job.length = need;
+    this.settle(job);
+  }
+
+  private settle(job: Job): void {
+    job.fetch.left--;
+    if (job.fetch.left === 0) this.finish(job.fetch);
+  }
+
+  /** Every job of the fetch is settled: build the view, call back, give the buffers back. */
+  private finish(fetch: Fetch): void {
+    try {
+      if (fetch.error !== null) fetch.done(fetch.error);
+      else fetch.done(new FetchedRecords(this, fetch.jobs));
+    } finally {
+      for (const job of fetch.jobs) if (job.buf.length === FIRST_READ) this.limiter.give(job.buf);
+      if (this.onIdle !== null && this.reading === 0) this.idle();
+    }
+  }
+
+  private idle(): void {
+    const onIdle = this.onIdle;
+    this.onIdle = null;
+    onIdle?.();
+  }
+}
+
+/**
+ * One event loop's bound on reads in flight (over every version it serves) and its
+ * pool of FIRST_READ buffers: a buffer is taken per read and given back after the
+ * command ran, so steady traffic allocates nothing.
+ */
+export class ReadLimiter {
+  readonly maxReads: number;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private waitingHead = 0;
+  private readonly pool: Buffer[] = [];
+  private readonly counters: ReadCounters | null;
+
+  constructor(maxReads = DEFAULT_MAX_READS, counters: ReadCounters | null = null) {
+    this.maxReads = maxReads;
+    this.counters = counters;
+  }
+
+  get reads(): number {
+    return this.inFlight;
+  }
+
+  take(): Buffer {
+    return this.pool.pop() ?? Buffer.allocUnsafeSlow(FIRST_READ);
+  }
+
+  give(buf: Buffer): void {
+    if (this.pool.length < this.maxReads * 4) this.pool.push(buf);
+  }
+
+  start(read: () => void): void {
+    if (this.inFlight < this.maxReads) {
+      this.inFlight++;
+      this.counters?.onStart();
+      read();
+      return;
+    }
+    this.waiting.push(read);
+  }
+
+  end(seconds: number): void {
+    this.inFlight--;
+    this.counters?.onEnd(seconds);
+    if (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead];
+      this.waiting[this.waitingHead++] = noop;
+      if (this.waitingHead === this.waiting.length) this.waiting.length = this.waitingHead = 0;
+      this.inFlight++;
+      this.counters?.onStart();
+      next();
+    }
+  }
+}
+
+function noop(): void {}
+
+/**
+ * The records one command asked for, fetched: a Records whose `bytes` holds just
+ * them, laid out as in the file (so every accessor is the file's), and whose find()
+ * and recordAtSlot() answer for the keys and slots that were wanted. A key that was
+ * not wanted is a miss here; a wanted one that is absent from the file too.
+ */
+export class FetchedRecords implements Records {
+  readonly bytes: Buffer;
+  readonly recordCount: number;
+  readonly slotCount: number;
+  private readonly handles: number[] = [];
+  private readonly wants: Want[] = [];
+
+  constructor(store: DiskRecords, jobs: Job[]) {
+    this.recordCount = store.recordCount;
+    this.slotCount = store.slotCount;
+    let total = 0;
+    let single: Job | null = null;
+    for (const job of jobs) {
+      if (!job.found) continue;
+      total += job.length;
+      single = single === null ? job : null;
+    }
+    // One record (a GET): its read buffer is the view, nothing copied.
+    const bytes = total === 0 ? EMPTY : single !== null && single.length === total ? single.buf : Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const job of jobs) {
+      this.wants.push(job.want);
+      if (!job.found) {
+        this.handles.push(-1);
+        continue;
+      }
+      if (bytes !== job.buf) job.buf.copy(bytes, at, 0, job.length);
+      this.handles.push(at);
+      at += job.length;
+    }
+    this.bytes = bytes;
+  }
+
+  find(key: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    for (let i = 0; i < this.wants.length; i++) {
+      const wanted = this.wants[i].key;
+      if (wanted === null || wanted.length !== length) continue;
+      let j = 0;
+      while (j < length && wanted[j] === key[start + j]) j++;
+      if (j === length) return this.handles[i];
+    }
+    return -1;
+  }
+
+  recordAtSlot(slot: number): number {
+    for (let i = 0; i < this.wants.length; i++) if (this.wants[i].key === null && this.wants[i].slot === slot) return this.handles[i];
+    return -1;
+  }
+
+  keyLength(record: number): number {
+    return this.bytes[record] | (this.bytes[record + 1] << 8);
+  }
+
+  keyStart(record: number): number {
+    return record + RECORD_HEADER_SIZE;
+  }
+
+  valueLength(record: number): number {
+    const b = this.bytes;
+    return (b[record + 2] | (b[record + 3] << 8) | (b[record + 4] << 16)) + b[record + 5] * 0x1000000;
+  }
+
+  valueStart(record: number): number {
+    return record + RECORD_HEADER_SIZE + this.keyLength(record);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

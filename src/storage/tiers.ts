@@ -1,0 +1,126 @@
+// Where a data version's records live — the one swap point between the tiers:
+// memory (the whole file read into one Buffer), mmap (the file mapped read-only and
+// served from the page cache) and disk (the index in memory, records read on demand).
+//
+// A version is opened and verified once (openVersion: off the event loop for a hot
+// swap), as a VersionFile: plain data that crosses threads by postMessage, so every
+// event loop of the process serves the same version (the same shared bytes, the same
+// mapping's pages, the same descriptor). recordsOf() turns it into what one loop
+// serves: a synchronous Records (memory, mmap), or DiskRecords (disk).
+
+import fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { FormatError, InputError } from '../errors.ts';
+import { DataFile } from '../format/data-file.ts';
+import type { HeaderSummary } from '../format/header.ts';
+import { readFully } from '../files.ts';
+import { DiskRecords, type ReadLimiter } from './disk.ts';
+import { requireNativeStorage } from './native.ts';
+import type { Records } from './records.ts';
+import type { KeyVisitor } from '../format/records-check.ts';
+import { openDataFile, verifyFile } from './verify.ts';
+
+export const STORAGE_TIERS = ['memory', 'mmap', 'disk'] as const;
+export type StorageTier = (typeof STORAGE_TIERS)[number];
+
+/** A verified data version as it crosses threads: everything a loop needs to serve it. */
+export interface VersionFile {
+  tier: StorageTier;
+  /** The path it was opened as, for messages. */
+  source: string;
+  /** The open descriptor (mmap, disk; -1 for memory): the verified file, whatever the path names later. */
+  fd: number;
+  size: number;
+  header: HeaderSummary;
+  /** memory: the whole file; disk: the index section; mmap: null (each loop maps fd). */
+  shared: SharedArrayBuffer | null;
+}
+
+export interface OpenOptions {
+  /** The bytes will be served by several threads (memory: a SharedArrayBuffer). */
+  shared?: boolean;
+  /** Called with the header once it is read: returns a visitor for every key (the cluster shard check), or null. */
+  onHeader?: (header: HeaderSummary) => KeyVisitor | null;
+}
+
+/**
+ * Opens `file` for `tier` and verifies it completely (header, checksums, structure).
+ * Throws FormatError naming the first problem, having closed what it opened.
+ * Checks the tier can run here (mmap: the native addon) before reading anything.
+ */
+export function openVersion(file: string, tier: StorageTier, options: OpenOptions = {}): VersionFile {
+  if (tier === 'mmap') requireNativeStorage('mmap');
+  const { fd, size } = openDataFile(file);
+  try {
+    if (tier === 'memory') return readWhole(fd, size, file, options);
+    const verified = verifyFile(fd, size, file, { shared: tier === 'disk' && options.shared, onHeader: options.onHeader });
+    const index = verified.index;
+    const shared = tier === 'disk' ? toShared(index) : null;
+    return { tier, source: file, fd, size, header: verified.header, shared };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+/** The memory tier: the whole file in one Buffer (shared memory for worker threads), validated there. */
+function readWhole(fd: number, size: number, file: string, options: OpenOptions): VersionFile {
+  try {
+    if (size > bufferConstants.MAX_LENGTH) {
+      throw new FormatError(`${file}: ${size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH}); serve it with --storage mmap or disk`);
+    }
+    const shared = new SharedArrayBuffer(size);
+    const bytes = Buffer.from(shared);
+    readFully(fd, bytes, 0, file);
+    const data = new DataFile(bytes, file, { onHeader: options.onHeader });
+    return { tier: 'memory', source: file, fd: -1, size, header: data.header, shared };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function toShared(buf: Buffer): SharedArrayBuffer {
+  // byteLength, not length: see files.ts IO_CHUNK on V8's miscompiled length past 2 GiB.
+  if (buf.buffer instanceof SharedArrayBuffer && buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
+  const shared = new SharedArrayBuffer(buf.byteLength);
+  Buffer.from(shared).set(buf);
+  return shared;
+}
+
+/** What one event loop serves of a version: synchronous records, or the disk tier's. */
+export interface Served {
+  /** memory and mmap: every record, synchronously. */
+  records: DataFile | null;
+  /** disk: the index, with records fetched on demand. */
+  disk: DiskRecords | null;
+}
+
+/** Turns a verified version into what this loop serves (mmap: maps its descriptor here). */
+export function recordsOf(version: VersionFile, limiter: ReadLimiter): Served {
+  switch (version.tier) {
+    case 'memory':
+      return { records: DataFile.fromValidated(version.shared as SharedArrayBuffer, version.source), disk: null };
+    case 'mmap': {
+      const native = requireNativeStorage('mmap');
+      const mapping = native.map(version.fd, version.size);
+      // Lookups touch pages at random: readahead would read megabytes per fault.
+      native.advise(mapping, 'random');
+      return { records: DataFile.fromValidated(mapping, version.source), disk: null };
+    }
+    case 'disk':
+      return { records: null, disk: new DiskRecords(version.fd, version.header, Buffer.from(version.shared as SharedArrayBuffer), version.source, limiter) };
+  }
+}
+
+/** Closes what the version holds open (its descriptor); its loops must be done with it. */
+export function closeVersion(version: VersionFile): void {
+  if (version.fd >= 0) fs.closeSync(version.fd);
+}
+
+/** Parses --storage. */
+export function parseTier(text: string): StorageTier {
+  if ((STORAGE_TIERS as readonly string[]).includes(text)) return text as StorageTier;
+  throw new InputError(`--storage must be one of ${STORAGE_TIERS.join(', ')} (got '${text}')`);
+}
+
+export type { Records };
