@@ -54,7 +54,7 @@ export function newVersion(data: DataFile, previous: DataVersion | null): DataVe
     loadedAt: new Date().toISOString(),
     reloads: previous === null ? 0 : previous.reloads + 1,
     reloadFailures: previous?.reloadFailures ?? 0,
-    lastReloadError: previous?.lastReloadError ?? null,
+    lastReloadError: null, // this load succeeded: an earlier refusal is history (reloadFailures keeps the count)
     keys: data.recordCount,
     bytes: data.bytes.length,
   };
