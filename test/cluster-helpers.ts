@@ -3,6 +3,7 @@
 // and pipelined RESP GETs of many keys over one connection.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { waitForPort } from '../tools/bench/processes.ts';
@@ -45,20 +46,39 @@ export interface Proxy {
   stop(): Promise<void>;
 }
 
-/** Runs twemproxy on `config` (its stats on `statsPort`) and waits until `port` accepts connections. */
+/** Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux: /proc/net/tcp, /proc/PID/fd). */
+function listensOn(pid: number, port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const sockets = fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1] === local && f[3] === '0A').map((f) => `socket:[${f[9]}]`);
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => sockets.includes(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)));
+  } catch {
+    return false; // the process is gone
+  }
+}
+
+/**
+ * Runs twemproxy on `config` (its stats on `statsPort`) and waits until it listens on `port`
+ * itself: a port chosen free can be taken before nutcracker binds it, and then nutcracker
+ * exits 1 (Debian's build without a word) while the other listener accepts connections.
+ */
 export async function startNutcracker(config: string, port: number, statsPort: number): Promise<Proxy> {
   const child = spawn(nutcrackerPath(), ['-c', config, '-s', String(statsPort), '-a', '127.0.0.1', '-v', '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (d) => (log += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let ready = false;
-  await Promise.race([
-    waitForPort(port),
-    exited.then(() => {
-      if (!ready) throw new Error(`nutcracker exited (${child.exitCode}): ${log}`);
-    }),
-  ]);
-  ready = true;
+  const running = () => child.exitCode === null && child.signalCode === null;
+  try {
+    await Promise.race([waitForPort(port), exited]);
+    const deadline = Date.now() + 10_000;
+    while (running() && !listensOn(child.pid as number, port) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!running()) throw new Error(`nutcracker exited (${child.exitCode ?? child.signalCode}) before listening on ${port}: ${log || `no output (port ${port} or ${statsPort} taken?)`}`);
+    if (!listensOn(child.pid as number, port)) throw new Error(`nutcracker (pid ${child.pid}) does not hold the socket listening on 127.0.0.1:${port}`);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     process: child,
     log: () => log,
