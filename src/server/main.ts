@@ -136,13 +136,15 @@ program.action((file: string, opts) => runMain('server', async () => {
   // Every signal handler before the listening line: a signal sent as soon as it appears
   // must be handled, not kill the process.
   const versions = new DataVersions(file, role && { map: opts.cluster, role, self }, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
-  const onHangup = () => void versions.reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
+  // No handler is ever removed: a signal is handled until the process exits, which a
+  // reload's loading thread may hold off past the shutdown (default actions would kill).
+  let stopping = false;
+  const ignored = (signal: string) => void process.stderr.write(`rokv: ${signal} ignored: shutting down\n`);
+  process.on('SIGHUP', () => (stopping ? ignored('SIGHUP') : void versions.reload('SIGHUP')));
   if (opts.watch) await versions.watch();
   // Tests kill a worker this way (never set in production): see the README.
-  const onFault = () => (serving as { pool?: WorkerPool }).pool?.injectFault();
+  const onFault = () => (stopping ? ignored('SIGUSR2') : (serving as { pool?: WorkerPool }).pool?.injectFault());
   if (process.env.ROKV_TEST_FAULTS === '1') process.on('SIGUSR2', onFault);
-  let stopping = false;
   const metricsHost: string = opts.metricsHost ?? opts.host;
   // Loaded only when asked: prom-client costs memory a server without metrics need not pay.
   const metrics = opts.metricsPort === undefined ? null : await (await import('./metrics.ts')).listenMetrics(
@@ -152,7 +154,17 @@ program.action((file: string, opts) => runMain('server', async () => {
     await serving.close();
     throw listenError(metricsHost, [opts.metricsPort], error.code, error.message);
   });
-  const stopped = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('SIGINT')).once('SIGTERM', () => resolve('SIGTERM')));
+  // Once stopping, as Redis: SIGTERM again only logs (--shutdown-timeout bounds the wait);
+  // SIGINT again, a human insisting, exits at once with status 1, cutting what is open.
+  const stopped = new Promise<string>((resolve) => {
+    const onStop = (signal: NodeJS.Signals) => {
+      if (!stopping) return resolve(signal);
+      if (signal === 'SIGTERM') return void process.stderr.write(`rokv: SIGTERM while shutting down: still closing (connections open ${opts.shutdownTimeout} s after it began are cut; SIGINT exits now)\n`);
+      process.stderr.write('rokv: SIGINT while shutting down: exiting now, status 1\n');
+      process.exit(1);
+    };
+    process.on('SIGINT', onStop).on('SIGTERM', onStop);
+  });
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
   const resp = settings.respPort === null ? '' : `, RESP on ${formatAddress({ host: opts.host, port: serving.ports[1] })}`;
   const metricsAt = metrics === null ? '' : `, metrics on http://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
@@ -191,8 +203,6 @@ program.action((file: string, opts) => runMain('server', async () => {
   await serving.close();
   await metrics?.close();
   if (reason === GIVING_UP) process.exitCode = 1; // for a supervisor to restart the process
-  process.off('SIGUSR2', onFault);
-  process.off('SIGHUP', onHangup);
   clearInterval(statsTimer);
 }));
 
