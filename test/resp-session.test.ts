@@ -9,6 +9,7 @@ import { loadDataFile } from '../src/format/load.ts';
 import { RESP_COMMAND_NUMBERS, RESP_GET } from '../src/protocol/resp/command-numbers.ts';
 import { respCodec } from '../src/protocol/resp/session.ts';
 import { Service } from '../src/service/service.ts';
+import { memoryVersionOf } from '../src/storage/tiers.ts';
 import { ERRORS, HITS, MISSES, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, requestField } from '../src/service/stats.ts';
 import { fakeConnection } from '../tools/fake-connection.ts';
 import { type Pair, cut, packRecords } from './helpers.ts';
@@ -28,7 +29,7 @@ function command(...args: (string | Buffer)[]): Buffer {
 }
 
 function serving(): { service: Service; session: ReturnType<typeof fakeConnection>; ask: (...commands: Buffer[]) => string } {
-  const service = new Service(loadDataFile(file), { file });
+  const service = new Service(memoryVersionOf(loadDataFile(file)), { file });
   const session = fakeConnection(respCodec, service);
   const ask = (...commands: Buffer[]) => {
     session.feed(Buffer.concat(commands));
@@ -122,7 +123,7 @@ describe('RESP session', () => {
   it('reads the data version served at the time of each command (a swap between two reads)', () => {
     const { service, ask } = serving();
     expect(ask(command('GET', 'abc'))).toBe('$3\r\nxyz\r\n');
-    service.swap(loadDataFile(packRecords([['abc', 'new value']])), { ...service.facts().dataVersion, version: 'next' }, null);
+    service.swap(memoryVersionOf(loadDataFile(packRecords([['abc', 'new value']]))), { ...service.facts().dataVersion, version: 'next' }, null);
     expect(ask(command('GET', 'abc'), command('DBSIZE'))).toBe('$9\r\nnew value\r\n:1\r\n');
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDataFile } from '../src/format/load.ts';
 import { rokvCodec } from '../src/protocol/rokv/session.ts';
 import { Service } from '../src/service/service.ts';
+import { memoryVersionOf } from '../src/storage/tiers.ts';
 import { ERRORS, HITS, MISSES, OUTCOME_HIT, OUTCOME_MISS, PROTOCOL_ROKV, REQUESTS, requestField } from '../src/service/stats.ts';
 import { fakeConnection } from '../tools/fake-connection.ts';
 import { type Pair, cut, packRecords } from './helpers.ts';
@@ -22,7 +23,7 @@ for (let i = 0; i < 200; i++) records.push([`key-${i}`, `value-${i}`]);
 const file = packRecords(records);
 
 function serving(): { service: Service; session: ReturnType<typeof fakeConnection> } {
-  const service = new Service(loadDataFile(file), { file });
+  const service = new Service(memoryVersionOf(loadDataFile(file)), { file });
   return { service, session: fakeConnection(rokvCodec, service) };
 }
 
@@ -100,7 +101,7 @@ describe('binary session', () => {
     const { service, session } = serving();
     session.feed(frame(GET, 'abc'));
     const next = loadDataFile(packRecords([['abc', 'new value']]));
-    service.swap(next, { ...service.facts().dataVersion, version: 'next' }, null);
+    service.swap(memoryVersionOf(next), { ...service.facts().dataVersion, version: 'next' }, null);
     session.feed(frame(GET, 'abc'));
     expect(parseFrames(session.written()).frames.map((f) => f.payload.toString())).toEqual(['xyz', 'new value']);
   });

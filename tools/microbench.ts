@@ -15,6 +15,7 @@ import { FrameDecoder } from '../src/protocol/rokv/decoder.ts';
 import { encodeGet } from '../src/protocol/rokv/frames.ts';
 import { rokvCodec } from '../src/protocol/rokv/session.ts';
 import { Service } from '../src/service/service.ts';
+import { memoryVersionOf } from '../src/storage/tiers.ts';
 import { fakeConnection } from './fake-connection.ts';
 
 const FILE = 'testdata_1M.data';
@@ -88,7 +89,7 @@ let sink = 0;
 const counter = { onFrame: (op: number) => ((sink += op), true), onBadLength: () => {} };
 
 // The server's per-chunk work without a network: a connection over a socket that accepts every write.
-const service = new Service(data, { file: FILE });
+const service = new Service(memoryVersionOf(data), { file: FILE });
 const rokvSide = fakeConnection(rokvCodec, service, { keep: false });
 const respSide = fakeConnection(respCodec, service, { keep: false });
 const onData = rokvSide.feed;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { type NodeAddress, formatAddress } from '../addresses.ts';
 import { InputError } from '../errors.ts';
 import { checksum } from '../format/checksum.ts';
-import type { DataFile } from '../format/data-file.ts';
+import type { HeaderSummary } from '../format/header.ts';
+import type { KeyVisitor } from '../format/records-check.ts';
 import { KetamaRing } from './ketama.ts';
 import { SLOT_COUNT, keySlot, slotTable, splitSlots } from './slots.ts';
 
@@ -180,57 +181,69 @@ export interface ShardRole {
 }
 
 /**
- * The whole check of a data file served as a shard: the map is sound, the file is the
- * shard it names, and the map places every key of it there. With slots, `self` (the
- * server's RESP address, or an explicit node) must be one of that shard's servers.
+ * The whole check of a data file served as a shard, made during its verification pass
+ * (storage/verify.ts, DataFile): the map is sound, the file is the shard it names
+ * (onHeader: by its header alone), and the map places every key of it there (the
+ * visitor onHeader returns sees every key). role() then says what the server is; with
+ * slots, `self` (the server's RESP address, or an explicit node) must be one of that
+ * shard's servers.
  */
-export function checkShard(mapFile: string, dataFile: string, data: DataFile, self: NodeAddress | null): ShardRole {
-  const map = readClusterMap(mapFile);
-  const entry = shardOf(map, mapFile, dataFile, data);
-  checkShardKeys(map, entry, dataFile, data);
-  let node: number | null = null;
-  if (map.placement === 'slots') {
-    const mine = serversOf(map, entry.id);
-    const listed = mine.map((i) => formatAddress(map.nodes[i])).join(', ');
-    if (self === null) throw new InputError(`cluster ${map.id} places keys on hash slots: serve it with --resp-port (shard ${entry.id} is served at ${listed})`);
-    const matches = mine.filter((i) => map.nodes[i].port === self.port && (self.host === '' || map.nodes[i].host === self.host));
-    if (matches.length !== 1) {
-      throw new InputError(`${formatAddress(self).replace(/^:/, 'port ')} ${matches.length === 0 ? 'is not one' : 'matches more than one'} of shard ${entry.id}'s servers in cluster ${map.id} (${listed}): check --resp-port, or name the node with --cluster-node`);
-    }
-    node = matches[0];
+export class ShardCheck {
+  private readonly map: ClusterMap;
+  private readonly mapFile: string;
+  private readonly dataFile: string;
+  private readonly self: NodeAddress | null;
+  private entry: ShardEntry | null = null;
+
+  constructor(mapFile: string, dataFile: string, self: NodeAddress | null) {
+    this.map = readClusterMap(mapFile);
+    this.mapFile = mapFile;
+    this.dataFile = dataFile;
+    this.self = self;
   }
-  return {
-    cluster: map.id, placement: map.placement, shard: entry.id, shards: map.shards.length, replicas: map.replicas, node,
-    nodes: map.placement === 'slots' ? map.nodes : [], ranges: map.placement === 'slots' ? map.shards.map((s) => s.slots as [number, number]) : [],
+
+  /** The file is the shard the map names (count, records checksum, size); returns the visitor of its keys. */
+  onHeader = (header: HeaderSummary): KeyVisitor => {
+    const { map, dataFile } = this;
+    const entry = map.shards.find((s) => s.file === path.basename(dataFile));
+    if (!entry) throw new InputError(`${dataFile} is not a shard of cluster ${map.id} (${this.mapFile} lists ${map.shards.map((s) => s.file).join(', ')})`);
+    if (entry.records !== header.recordCount || entry.records_crc !== header.recordsCrc || entry.bytes !== header.fileSize) {
+      throw new InputError(`${dataFile} does not match shard ${entry.id} of cluster ${map.id}: the map expects ${entry.records} records, ${entry.bytes} bytes, records checksum ${entry.records_crc.toString(16)}; the file has ${header.recordCount}, ${header.fileSize}, ${header.recordsCrc.toString(16)}`);
+    }
+    this.entry = entry;
+    // Every key of the file is placed on this shard by the map (with its replicas): a map
+    // whose placement was edited, id recomputed, would otherwise be served and answer
+    // NOT_FOUND for keys it sends elsewhere.
+    const placement = placementOf(map);
+    return (bytes, start, end) => {
+      const owners = placement.shardsOf(bytes, start, end);
+      if (!owners.includes(entry.id)) {
+        const key = Buffer.from(bytes.subarray(start, end));
+        throw new InputError(
+          `${dataFile} holds key ${JSON.stringify(key.toString('latin1'))}, which cluster ${map.id} places on shard${owners.length > 1 ? 's' : ''} ${owners.join(', ')}, not shard ${entry.id}: the map does not describe this file`,
+        );
+      }
+    };
   };
-}
 
-/**
- * Checks that every key of a shard's file is placed on that shard by the map (with its
- * replicas): a map whose placement was edited, id recomputed, would otherwise be
- * served and answer NOT_FOUND for keys it sends elsewhere.
- */
-export function checkShardKeys(map: ClusterMap, entry: ShardEntry, dataFile: string, data: DataFile): void {
-  const placement = placementOf(map);
-  for (let record = data.firstRecord; record < data.recordsEnd; record = data.nextRecord(record)) {
-    const start = data.keyStart(record);
-    const end = start + data.keyLength(record);
-    const owners = placement.shardsOf(data.bytes, start, end);
-    if (!owners.includes(entry.id)) {
-      const key = data.bytes.subarray(start, end);
-      throw new InputError(
-        `${dataFile} holds key ${JSON.stringify(key.toString('latin1'))}, which cluster ${map.id} places on shard${owners.length > 1 ? 's' : ''} ${owners.join(', ')}, not shard ${entry.id}: the map does not describe this file`,
-      );
+  /** What the server is in the cluster: call after the file passed. */
+  role(): ShardRole {
+    const { map, self } = this;
+    const entry = this.entry as ShardEntry;
+    let node: number | null = null;
+    if (map.placement === 'slots') {
+      const mine = serversOf(map, entry.id);
+      const listed = mine.map((i) => formatAddress(map.nodes[i])).join(', ');
+      if (self === null) throw new InputError(`cluster ${map.id} places keys on hash slots: serve it with --resp-port (shard ${entry.id} is served at ${listed})`);
+      const matches = mine.filter((i) => map.nodes[i].port === self.port && (self.host === '' || map.nodes[i].host === self.host));
+      if (matches.length !== 1) {
+        throw new InputError(`${formatAddress(self).replace(/^:/, 'port ')} ${matches.length === 0 ? 'is not one' : 'matches more than one'} of shard ${entry.id}'s servers in cluster ${map.id} (${listed}): check --resp-port, or name the node with --cluster-node`);
+      }
+      node = matches[0];
     }
+    return {
+      cluster: map.id, placement: map.placement, shard: entry.id, shards: map.shards.length, replicas: map.replicas, node,
+      nodes: map.placement === 'slots' ? map.nodes : [], ranges: map.placement === 'slots' ? map.shards.map((s) => s.slots as [number, number]) : [],
+    };
   }
-}
-
-/** The shard entry a loaded data file is, or a clear error. */
-export function shardOf(map: ClusterMap, mapFile: string, dataFile: string, data: DataFile): ShardEntry {
-  const entry = map.shards.find((s) => s.file === path.basename(dataFile));
-  if (!entry) throw new InputError(`${dataFile} is not a shard of cluster ${map.id} (${mapFile} lists ${map.shards.map((s) => s.file).join(', ')})`);
-  if (entry.records !== data.recordCount || entry.records_crc !== data.header.recordsCrc || entry.bytes !== data.bytes.length) {
-    throw new InputError(`${dataFile} does not match shard ${entry.id} of cluster ${map.id}: the map expects ${entry.records} records, ${entry.bytes} bytes, records checksum ${entry.records_crc.toString(16)}; the file has ${data.recordCount}, ${data.bytes.length}, ${data.header.recordsCrc.toString(16)}`);
-  }
-  return entry;
 }

@@ -1,29 +1,38 @@
-// Loading a data file off the event loop: a short-lived worker thread reads it into a
-// SharedArrayBuffer and validates it completely (and, for a cluster shard, checks it
-// against the map), while the calling thread keeps serving. The worker exits after
-// answering, so nothing of it keeps the new bytes alive.
+// Opening a data version off the event loop: a short-lived worker thread opens the
+// file for the storage tier and verifies it completely (and, for a cluster shard,
+// checks it against the map in the same pass), while the calling thread keeps
+// serving. The worker exits after answering, so nothing of it keeps the new bytes
+// alive; the version's descriptor (mmap, disk) is the caller's to close.
 
 import { Worker } from 'node:worker_threads';
 import type { NodeAddress } from '../addresses.ts';
 import type { ShardRole } from '../cluster/map.ts';
+import type { StorageTier, VersionFile } from '../storage/tiers.ts';
 
-/** What a successful load hands back: the bytes (not copied) and what INFO says of the shard. */
-export interface LoadedBytes {
-  bytes: SharedArrayBuffer;
+/** What a successful load hands back: the verified version and what INFO says of the shard. */
+export interface Opened {
+  version: VersionFile;
   /** With a cluster map: what the server is in the cluster. */
   role: ShardRole | null;
 }
 
+export interface OpenRequest {
+  file: string;
+  tier: StorageTier;
+  clusterMap?: string;
+  self: NodeAddress | null;
+}
+
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './load-off-thread-worker.ts' : './load-off-thread-worker.js';
 
-/** Loads and validates `file` (a shard of `clusterMap` when given, see checkShard) in a worker; rejects with the reason. */
-export function loadOffThread(file: string, clusterMap?: string, self: NodeAddress | null = null): Promise<LoadedBytes> {
+/** Opens and verifies `request.file` in a worker; rejects with the reason. */
+export function openOffThread(request: OpenRequest): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: { file, clusterMap, self } });
+    const worker = new Worker(new URL(WORKER_MODULE, import.meta.url), { workerData: request });
     let settled = false;
-    worker.once('message', (m: { ok: true; bytes: SharedArrayBuffer; role: ShardRole | null } | { ok: false; error: string }) => {
+    worker.once('message', (m: ({ ok: true } & Opened) | { ok: false; error: string }) => {
       settled = true;
-      if (m.ok) resolve({ bytes: m.bytes, role: m.role });
+      if (m.ok) resolve({ version: m.version, role: m.role });
       else reject(new Error(m.error));
     });
     worker.once('error', (error) => {

@@ -9,16 +9,19 @@ import { InvalidArgumentError } from 'commander';
 import { prepareServerProcess } from './process-setup.ts';
 import { asFlag, ignoreBrokenOutput, newCommand, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { type NodeAddress, formatAddress, parseAddress } from '../addresses.ts';
-import { type ShardRole, checkShard } from '../cluster/map.ts';
+import type { ShardRole } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
-import { loadDataFile } from '../format/load.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { type DataVersion, Service, type ServiceOptions, newVersion } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import { DataVersions, type VersionSink } from './versions.ts';
+import { DEFAULT_MAX_READS } from '../storage/disk.ts';
+import { STORAGE_TIERS, type StorageTier, type VersionFile } from '../storage/tiers.ts';
+import { FileLeases } from './leases.ts';
+import { openChecked } from './open-version.ts';
 import { PeerProbe } from './peer-probe.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -26,6 +29,11 @@ const MB = 1e6;
 /** Why the server stops when its worker threads die in a crash loop. */
 const GIVING_UP = 'event loops keep dying';
 const MIB = 2 ** 20;
+
+function parseStorage(text: string): StorageTier {
+  if (!(STORAGE_TIERS as readonly string[]).includes(text)) throw new InvalidArgumentError(`"${text}" is not one of ${STORAGE_TIERS.join(', ')}`);
+  return text as StorageTier;
+}
 
 function parseHost(text: string): string {
   if (text.trim() === '') throw new InvalidArgumentError('an empty host is not an address (0.0.0.0 or :: listens on every interface)');
@@ -54,9 +62,8 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
   const server = transportFor(service, settings, 0);
   try {
     const ports = await server.listen();
-    const file = service.facts().file;
     const versions: VersionSink = {
-      swap: (bytes, version, role) => service.swap(DataFile.fromValidated(bytes, file), version, role),
+      swap: (file, version, role) => service.swap(file, version, role),
       note: (version) => service.noteVersion(version),
     };
     return { ports, stats: service.stats, versions, close: () => server.close() };
@@ -66,13 +73,13 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
 }
 
 /** Serves on `settings.loops` worker threads; `onGiveUp` is called if they die in a crash loop. */
-async function serveOnWorkers(bytes: SharedArrayBuffer, serviceOptions: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
-  const pool = new WorkerPool(bytes, serviceOptions, peers, settings, (line) => process.stderr.write(`${line}\n`), onGiveUp);
+async function serveOnWorkers(file: VersionFile, serviceOptions: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, leases: FileLeases, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
+  const pool = new WorkerPool(file, serviceOptions, peers, settings, leases, (line) => process.stderr.write(`${line}\n`), onGiveUp);
   const ports = await pool.start().catch((error) => {
     throw listenError(settings.host, askedPorts(settings), error.code, error.message);
   });
   const versions: VersionSink = {
-    swap: (newBytes, version, role) => pool.swap(newBytes, version, role),
+    swap: (newFile, version, role) => pool.swap(newFile, version, role),
     note: (version) => pool.note(version),
   };
   return { ports, stats: pool.stats, versions, close: () => pool.close(), pool };
@@ -90,6 +97,8 @@ const program = newCommand('server')
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, connections still open this long (answers not taken, or the client never closes) are cut', parseNumberIn(0, 86_400), DEFAULT_SHUTDOWN_GRACE_MS / 1000)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
+  .option('--storage <tier>', `where records live: ${STORAGE_TIERS.join(', ')} — memory reads the whole file into the process; mmap maps it (needs the native addon: make addon); disk keeps only the index in memory and reads records from the file (see README, Storage tiers)`, parseStorage, 'memory' as StorageTier)
+  .option('--disk-reads <n>', `with --storage disk: record reads in flight per event loop (libuv's thread pool gets that many threads per loop, up to 1024, unless UV_THREADPOOL_SIZE is set)`, parseIntIn(1, 1024), DEFAULT_MAX_READS)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map (bin/shard): check it, report shard and map id in INFO; with a slots map, serve Redis Cluster (CLUSTER, MOVED, CROSSSLOT) on --resp-port')
   .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag(parseAddress))
   .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz over HTTP on this port (0 = any free port)', parseIntIn(0, 65_535))
@@ -100,18 +109,23 @@ const program = newCommand('server')
   .option('-q, --quiet', 'no periodic stats line');
 
 program.action((file: string, opts) => runMain('server', async () => {
-  prepareServerProcess();
+  const tier: StorageTier = opts.storage;
+  prepareServerProcess(tier === 'disk' ? Math.min(1024, opts.diskReads * opts.workers) : undefined);
   ignoreBrokenOutput();
   const started = performance.now();
-  // `let`, dropped after the listening line: this function stays suspended while the
-  // server runs, and a first version held here would outlive every hot swap.
-  let data: DataFile | null = loadDataFile(file, { shared: opts.workers > 1 });
-  if (opts.verify) data.verifyKeys();
   if (opts.clusterNode && !opts.cluster) throw new InputError('--cluster-node goes with --cluster');
   if (opts.metricsHost !== undefined && opts.metricsPort === undefined) throw new InputError('--metrics-host goes with --metrics-port');
+  if (opts.verify && tier !== 'memory') throw new InputError('--verify goes with --storage memory (the mmap and disk tiers find every record through the index while verifying)');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
   const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
-  const role: ShardRole | null = opts.cluster ? checkShard(opts.cluster, file, data, self) : null;
+  // `let`, dropped after the listening line: this function stays suspended while the
+  // server runs, and a first version held here would outlive every hot swap.
+  let first: VersionFile | null = null;
+  let role: ShardRole | null = null;
+  ({ version: first, role } = openChecked({ file, tier, clusterMap: opts.cluster, self }, opts.workers > 1));
+  if (opts.verify) DataFile.fromValidated(first.shared as SharedArrayBuffer, file).verifyKeys();
+  const leases = new FileLeases();
+  leases.hold(first.fd);
   // Slots placement: one live flag per server, kept by the peer probe, read by every loop.
   const peers = role?.placement === 'slots' ? new SharedArrayBuffer(role.nodes.length) : null;
   const loadSeconds = (performance.now() - started) / 1000;
@@ -126,16 +140,16 @@ program.action((file: string, opts) => runMain('server', async () => {
     shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
   };
-  const initial: DataVersion = newVersion(data, null);
-  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial };
+  const initial: DataVersion = newVersion(first.header, null);
+  const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial, maxReads: opts.diskReads };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
   const serving = opts.workers > 1
-    ? await serveOnWorkers(data.bytes.buffer as SharedArrayBuffer, serviceOptions, peers, settings, giveUp)
-    : await serveHere(new Service(data, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined }), settings);
+    ? await serveOnWorkers(first, serviceOptions, peers, settings, leases, giveUp)
+    : await serveHere(new Service(first, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined, onRelease: (v) => leases.release(v.fd) }), settings);
   // Every signal handler before the listening line: a signal sent as soon as it appears
   // must be handled, not kill the process.
-  const versions = new DataVersions(file, role && { map: opts.cluster, role, self }, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
+  const versions = new DataVersions(file, tier, role && { map: opts.cluster, role, self }, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
   // No handler is ever removed: a signal is handled until the process exits, which a
   // reload's loading thread may hold off past the shutdown (default actions would kill).
   let stopping = false;
@@ -174,11 +188,11 @@ program.action((file: string, opts) => runMain('server', async () => {
     : null;
   probe?.start();
   process.stdout.write(
-    `rokv listening on ${formatAddress({ host: opts.host, port: serving.ports[0] })}${resp}${metricsAt}: ${data.recordCount.toLocaleString('en-US')} records, ` +
-    `${(data.bytes.length / MB).toFixed(1)} MB file, loaded in ${loadSeconds.toFixed(3)} s, ` +
+    `rokv listening on ${formatAddress({ host: opts.host, port: serving.ports[0] })}${resp}${metricsAt}: ${first.header.recordCount.toLocaleString('en-US')} records, ` +
+    `${(first.size / MB).toFixed(1)} MB file, ${tier === 'memory' ? 'loaded' : `verified (--storage ${tier})`} in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );
-  data = null;
+  first = null;
 
   let lastRequests = 0;
   const statsTimer = setInterval(() => {

@@ -6,13 +6,13 @@
 import fs from 'node:fs';
 import { type NodeAddress, formatAddress } from '../addresses.ts';
 import type { ShardRole } from '../cluster/map.ts';
-import { DataFile } from '../format/data-file.ts';
-import { loadOffThread } from './load-off-thread.ts';
 import { type DataVersion, newVersion } from '../service/service.ts';
+import { type StorageTier, type VersionFile, closeVersion } from '../storage/tiers.ts';
+import { openOffThread } from './load-off-thread.ts';
 
-/** Where versions go: every event loop of the process. */
+/** Where versions go: every event loop of the process (which then own the version's descriptor). */
 export interface VersionSink {
-  swap(bytes: SharedArrayBuffer, version: DataVersion, role: ShardRole | null): void;
+  swap(file: VersionFile, version: DataVersion, role: ShardRole | null): void;
   note(version: DataVersion): void;
 }
 
@@ -25,6 +25,7 @@ function statKey(file: string): Promise<string> {
 export class DataVersions {
   current: DataVersion;
   private readonly file: string;
+  private readonly tier: StorageTier;
   private readonly clusterMap: string | undefined;
   /** The cluster role the server started with: a reload may not change which server it is. */
   private readonly role: ShardRole | null;
@@ -38,8 +39,9 @@ export class DataVersions {
   private seen = '';
 
   /** `self`: the server's address for a slots map (see checkShard). */
-  constructor(file: string, cluster: { map: string; role: ShardRole; self: NodeAddress | null } | null, initial: DataVersion, sink: VersionSink, log: (line: string) => void) {
+  constructor(file: string, tier: StorageTier, cluster: { map: string; role: ShardRole; self: NodeAddress | null } | null, initial: DataVersion, sink: VersionSink, log: (line: string) => void) {
     this.file = file;
+    this.tier = tier;
     this.clusterMap = cluster?.map;
     this.role = cluster?.role ?? null;
     this.self = cluster?.self ?? null;
@@ -87,14 +89,18 @@ export class DataVersions {
     const started = performance.now();
     const previous = this.current;
     try {
-      const loaded = await loadOffThread(this.file, this.clusterMap, this.self);
-      this.checkSameServer(loaded.role);
-      const data = DataFile.fromValidated(loaded.bytes, this.file);
-      this.current = newVersion(data, previous);
-      this.sink.swap(loaded.bytes, this.current, loaded.role);
+      const loaded = await openOffThread({ file: this.file, tier: this.tier, clusterMap: this.clusterMap, self: this.self });
+      try {
+        this.checkSameServer(loaded.role);
+      } catch (error) {
+        closeVersion(loaded.version);
+        throw error;
+      }
+      this.current = newVersion(loaded.version.header, previous);
+      this.sink.swap(loaded.version, this.current, loaded.role);
       this.log(
         `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +
-        `${data.recordCount.toLocaleString('en-US')} records, loaded off the event loop in ${((performance.now() - started) / 1000).toFixed(3)} s`,
+        `${loaded.version.header.recordCount.toLocaleString('en-US')} records, verified off the event loop in ${((performance.now() - started) / 1000).toFixed(3)} s`,
       );
     } catch (error) {
       const reason = (error as Error).message;

@@ -10,8 +10,10 @@ import { Worker } from 'node:worker_threads';
 import type { ShardRole } from '../cluster/map.ts';
 import type { DataVersion, ServiceOptions } from '../service/service.ts';
 import { Stats } from '../service/stats.ts';
+import type { VersionFile } from '../storage/tiers.ts';
+import type { FileLeases } from './leases.ts';
 import type { ServeSettings } from './settings.ts';
-import type { WorkerMessage, WorkerSetup } from './worker.ts';
+import type { Released, WorkerMessage, WorkerSetup } from './worker.ts';
 
 export const RESTART_DELAY_MS = 1000;
 export const MAX_RESTARTS = 5;
@@ -24,7 +26,7 @@ type Started = { type: 'listening'; ports: number[] } | { type: 'failed'; code?:
 
 /** The data a starting worker serves: the version being served now. */
 interface Current {
-  bytes: SharedArrayBuffer;
+  file: VersionFile;
   version: DataVersion;
   role: ShardRole | null;
 }
@@ -43,19 +45,25 @@ export class WorkerPool {
   private closing = false;
   /** Slots placement: the live flags every loop's router reads. */
   private readonly peers: SharedArrayBuffer | null;
+  /** The descriptors of versions (mmap, disk), and which of them each loop still holds. */
+  private readonly leases: FileLeases;
+  private readonly held: Set<number>[];
 
   /**
    * `log` gets one line per death; `onGiveUp` is called once, in a crash loop.
-   * The workers start with `bytes` and `service.dataVersion`.
+   * The workers start with `file` and `service.dataVersion`; `leases` closes a version's
+   * descriptor when no loop holds it any more (the caller's own hold on `file` is passed on to the loops).
    */
-  constructor(bytes: SharedArrayBuffer, service: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, log: (line: string) => void, onGiveUp: () => void) {
+  constructor(file: VersionFile, service: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, leases: FileLeases, log: (line: string) => void, onGiveUp: () => void) {
     this.peers = peers;
+    this.leases = leases;
+    this.held = Array.from({ length: settings.loops }, () => new Set<number>());
     this.statsBuffer = Stats.sharedBuffer(settings.loops);
     this.stats = new Stats(this.statsBuffer);
     this.workers = new Array<Worker | null>(settings.loops).fill(null);
     this.service = service;
     this.settings = settings;
-    this.current = { bytes, version: service.dataVersion as DataVersion, role: service.role ?? null };
+    this.current = { file, version: service.dataVersion as DataVersion, role: service.role ?? null };
     this.log = log;
     this.onGiveUp = onGiveUp;
   }
@@ -77,9 +85,27 @@ export class WorkerPool {
   }
 
   /** Serves a new data version on every loop (and on loops started later). */
-  swap(bytes: SharedArrayBuffer, version: DataVersion, role: ShardRole | null): void {
-    this.current = { bytes, version, role };
-    this.post({ type: 'swap', bytes, version, role });
+  swap(file: VersionFile, version: DataVersion, role: ShardRole | null): void {
+    const previous = this.current.file;
+    this.current = { file, version, role };
+    this.workers.forEach((worker, loop) => {
+      if (worker === null) return;
+      this.hold(loop, file);
+      worker.postMessage({ type: 'swap', file, version, role } satisfies WorkerMessage);
+    });
+    this.leases.release(previous.fd); // the pool's own hold, for loops started later
+    this.leases.hold(file.fd);
+  }
+
+  /** Loop `loop` is handed `file`: it holds the descriptor until it says 'released' (or dies). */
+  private hold(loop: number, file: VersionFile): void {
+    if (file.fd < 0) return;
+    this.leases.hold(file.fd);
+    this.held[loop].add(file.fd);
+  }
+
+  private released(loop: number, fd: number): void {
+    if (this.held[loop].delete(fd)) this.leases.release(fd);
   }
 
   /** New reload counters for INFO (the data stays). */
@@ -109,8 +135,9 @@ export class WorkerPool {
 
   /** Starts loop `loop`; resolves with its ports once it listens. */
   private startLoop(loop: number): Promise<number[]> {
+    this.hold(loop, this.current.file);
     const setup: WorkerSetup = {
-      bytes: this.current.bytes,
+      version: this.current.file,
       stats: this.statsBuffer,
       loop,
       settings: this.settings,
@@ -121,16 +148,23 @@ export class WorkerPool {
     this.workers[loop] = worker;
     let failure: Error | null = null;
     worker.on('error', (error) => (failure = error as Error));
+    let started: ((m: Started) => void) | null = null;
+    worker.on('message', (m: Released | Started) => {
+      if (m.type === 'released') this.released(loop, m.fd);
+      else started?.(m);
+    });
     worker.once('exit', (code) => {
+      for (const fd of this.held[loop]) this.released(loop, fd);
       if (this.workers[loop] === worker) this.workers[loop] = null;
       this.stats.clearLevels(loop);
       if (!this.closing) this.died(loop, failure ? String(failure) : `exit code ${code}`);
     });
     return new Promise<number[]>((resolve, reject) => {
-      worker.once('message', (m: Started) => {
+      started = (m) => {
+        started = null;
         if (m.type === 'listening') resolve(m.ports);
         else reject(Object.assign(new Error(m.message), { code: m.code }));
-      });
+      };
       worker.once('exit', () => reject(failure ?? new Error('the event loop exited before listening')));
     });
   }

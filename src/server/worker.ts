@@ -1,15 +1,18 @@
 // A worker thread of `bin/server --workers N`: one more event loop serving the same
-// data (a view of the main thread's SharedArrayBuffer, not a copy) on the same ports.
+// data version on the same ports — a view of the main thread's SharedArrayBuffer
+// (memory), its own mapping of the same file (mmap: the same pages), or the shared
+// index and the same descriptor (disk) — and telling the main thread when it no
+// longer needs a version's descriptor.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ShardRole } from '../cluster/map.ts';
-import { DataFile } from '../format/data-file.ts';
 import { type DataVersion, Service, type ServiceOptions } from '../service/service.ts';
 import { Stats } from '../service/stats.ts';
+import type { VersionFile } from '../storage/tiers.ts';
 import { type ServeSettings, transportFor } from './settings.ts';
 
 export interface WorkerSetup {
-  bytes: SharedArrayBuffer;
+  version: VersionFile;
   stats: SharedArrayBuffer;
   loop: number;
   settings: ServeSettings;
@@ -18,16 +21,24 @@ export interface WorkerSetup {
   peers: SharedArrayBuffer | null;
 }
 
+/** What a worker tells the main thread after listening: it is done with a version's descriptor. */
+export interface Released {
+  type: 'released';
+  fd: number;
+}
+
 /** What the main thread (worker-pool.ts) tells a worker. */
 export type WorkerMessage =
   | { type: 'close' }
-  | { type: 'swap'; bytes: SharedArrayBuffer; version: DataVersion; role: ShardRole | null }
+  | { type: 'swap'; file: VersionFile; version: DataVersion; role: ShardRole | null }
   | { type: 'version'; version: DataVersion }
   | { type: 'fault' };
 
 const setup = workerData as WorkerSetup;
-const data = DataFile.fromValidated(setup.bytes, setup.service.file);
-const service = new Service(data, { ...setup.service, stats: new Stats(setup.stats, setup.loop), peers: setup.peers ? new Uint8Array(setup.peers) : undefined });
+const release = (version: VersionFile) => parentPort?.postMessage({ type: 'released', fd: version.fd } satisfies Released);
+const service = new Service(setup.version, {
+  ...setup.service, stats: new Stats(setup.stats, setup.loop), peers: setup.peers ? new Uint8Array(setup.peers) : undefined, onRelease: release,
+});
 const server = transportFor(service, setup.settings, setup.loop);
 try {
   const ports = await server.listen();
@@ -40,7 +51,7 @@ try {
 parentPort?.on('message', async (message: WorkerMessage) => {
   switch (message.type) {
     case 'swap':
-      service.swap(DataFile.fromValidated(message.bytes, setup.service.file), message.version, message.role);
+      service.swap(message.file, message.version, message.role);
       return;
     case 'version':
       service.noteVersion(message.version);

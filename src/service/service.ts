@@ -1,16 +1,23 @@
-// The service: the one place that answers. It holds the loaded data set (sessions read
-// it only through `records`, so a hot swap changes it in one place), the counters every
-// front increments, and the facts INFO reports. The data set only changes between
-// event-loop turns (swap()), so a request answered synchronously sees one version.
+// The service: the one place that answers. It holds the data version being served —
+// synchronous records (memory, mmap tiers) or the disk tier's index and reader — so a
+// hot swap changes it in one place; the counters every front increments; and the facts
+// INFO reports. The data set only changes between event-loop turns (swap()), so a
+// request answered synchronously sees one version; a disk fetch keeps the version it
+// started on (its view), and that version's file is released only after its reads.
 
+import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { ShardRole } from '../cluster/map.ts';
 import { SlotRouter } from '../cluster/slot-router.ts';
+import type { HeaderSummary } from '../format/header.ts';
 import type { DataFile } from '../format/data-file.ts';
+import { type DiskRecords, ReadLimiter } from '../storage/disk.ts';
+import { nativeStorage } from '../storage/native.ts';
 import type { Records } from '../storage/records.ts';
+import { type StorageTier, type VersionFile, recordsOf } from '../storage/tiers.ts';
 import { LoopLag } from './loop-lag.ts';
-import { ACCEPTED, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
+import { ACCEPTED, DISK_READS, DISK_READS_IN_FLIGHT, DISK_READ_SECONDS, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
 
 export interface ServiceOptions {
@@ -26,6 +33,13 @@ export interface ServiceOptions {
   peers?: Uint8Array;
   /** The version being served (the main thread's, for worker threads). */
   dataVersion?: DataVersion;
+  /** Disk tier: reads in flight per event loop (default DEFAULT_MAX_READS). */
+  maxReads?: number;
+  /**
+   * Called once per version this loop no longer needs the file of (mmap: once mapped;
+   * disk: once retired by a swap and its reads are done), so its descriptor can close.
+   */
+  onRelease?: (version: VersionFile) => void;
 }
 
 /** Which data version is served, and how reloading went. Process-wide: the main thread keeps it. */
@@ -42,21 +56,21 @@ export interface DataVersion {
   bytes: number;
 }
 
-/** The version string of a data file. */
-export function versionOf(data: DataFile): string {
-  return `${data.header.recordsCrc.toString(16).padStart(8, '0')}-${data.recordCount}`;
+/** The version string of a data file: its records checksum and count. */
+export function versionOf(header: HeaderSummary): string {
+  return `${header.recordsCrc.toString(16).padStart(8, '0')}-${header.recordCount}`;
 }
 
-/** The version `data` makes, loaded now: the first one (`previous` null), or a reload after `previous`. */
-export function newVersion(data: DataFile, previous: DataVersion | null): DataVersion {
+/** The version a file with `header` makes, loaded now: the first one (`previous` null), or a reload after `previous`. */
+export function newVersion(header: HeaderSummary, previous: DataVersion | null): DataVersion {
   return {
-    version: versionOf(data),
+    version: versionOf(header),
     loadedAt: new Date().toISOString(),
     reloads: previous === null ? 0 : previous.reloads + 1,
     reloadFailures: previous?.reloadFailures ?? 0,
     lastReloadError: null, // this load succeeded: an earlier refusal is history (reloadFailures keeps the count)
-    keys: data.recordCount,
-    bytes: data.bytes.length,
+    keys: header.recordCount,
+    bytes: header.fileSize,
   };
 }
 
@@ -84,6 +98,16 @@ export interface ServiceFacts {
   loopLagMs: { mean: number; max: number };
   pid: number;
   dataVersion: DataVersion;
+  /** Where records live: memory, mmap or disk. */
+  storage: StorageTier;
+  /** Anonymous memory of the process (RssAnon), bytes; -1 where /proc does not say. */
+  anonBytes: number;
+  /** Bytes of the data file in memory: the whole file (memory), its pages in the page cache (mmap, disk: mincore), or -1 (unknown: no native addon). */
+  residentBytes: number;
+  /** Disk tier: reads in flight now, reads done and their mean latency (all loops). */
+  diskReadsInFlight: number;
+  diskReads: number;
+  diskReadMeanMs: number;
   /** With --cluster: cluster id, shard, shard count, placement (and the node, with slots). */
   extra: Record<string, unknown>;
 }
@@ -107,9 +131,23 @@ function collectGarbage(): void {
   fullCollection();
 }
 
+/** RssAnon from /proc/self/status, in bytes, or -1. */
+function anonymousBytes(): number {
+  try {
+    const match = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    return match ? Number(match[1]) * 1024 : -1;
+  } catch {
+    return -1;
+  }
+}
+
 export class Service {
-  /** The data set being served; replaced only by swap(). */
-  data: DataFile;
+  /** The version being served: its file, and what this loop serves of it. */
+  version: VersionFile;
+  /** memory and mmap: every record, synchronously; null for disk. */
+  sync: DataFile | null = null;
+  /** disk: the index, records fetched on demand; null otherwise. */
+  disk: DiskRecords | null = null;
   private dataVersion: DataVersion;
   private role: ShardRole | null;
   /** Slots placement: where keys belong and who is live; null otherwise. */
@@ -119,35 +157,67 @@ export class Service {
   readonly counts: Float64Array;
   private readonly options: ServiceOptions;
   private readonly loopLag: LoopLag;
+  /** This loop's bound on disk reads in flight (every version it serves shares it). */
+  private readonly reads: ReadLimiter;
   private startedAt = performance.now();
 
-  constructor(data: DataFile, options: ServiceOptions) {
-    this.data = data;
+  constructor(version: VersionFile, options: ServiceOptions) {
     this.options = options;
     this.role = null;
     this.setRole(options.role ?? null);
-    this.dataVersion = options.dataVersion ?? newVersion(data, null);
+    this.dataVersion = options.dataVersion ?? newVersion(version.header, null);
     this.stats = options.stats ?? new Stats();
     this.counts = this.stats.mine;
     this.loopLag = new LoopLag(this.counts);
-  }
-
-  /** What sessions find records in (src/storage/records.ts): today the data file being served. */
-  get records(): Records {
-    return this.data;
+    const counts = this.counts;
+    this.reads = new ReadLimiter(options.maxReads, {
+      onStart: () => counts[DISK_READS_IN_FLIGHT]++,
+      onEnd: (seconds) => {
+        counts[DISK_READS_IN_FLIGHT]--;
+        counts[DISK_READS]++;
+        counts[DISK_READ_SECONDS] += seconds;
+      },
+    });
+    this.version = version;
+    this.serve(version);
   }
 
   /**
-   * Serves `data` from now on. Requests already answered used the old version; the
-   * old bytes are freed once no reply still being written refers to them.
+   * What sessions find records in (src/storage/records.ts): the synchronous records of
+   * memory and mmap. The disk tier's commands run against the view their fetch made.
    */
-  swap(data: DataFile, version: DataVersion, role: ShardRole | null): void {
-    this.data = data;
-    this.dataVersion = version;
+  get records(): Records {
+    return (this.sync ?? this.disk) as Records;
+  }
+
+  /** How many keys the version being served holds. */
+  get keyCount(): number {
+    return this.version.header.recordCount;
+  }
+
+  /**
+   * Serves `version` from now on. Requests already answered used the old version; its
+   * bytes are freed once no reply still being written refers to them, and its file
+   * (disk) once the reads that started on it are done.
+   */
+  swap(version: VersionFile, dataVersion: DataVersion, role: ShardRole | null): void {
+    const old = this.version;
+    const oldDisk = this.disk;
+    this.version = version;
+    this.serve(version);
+    this.dataVersion = dataVersion;
     this.setRole(role);
+    if (oldDisk !== null) oldDisk.retire(() => this.options.onRelease?.(old));
     // The old bytes are garbage now (but for replies still being written); V8 does not
     // count shared buffers as heap pressure, so collect once, right after this turn.
     setImmediate(collectGarbage);
+  }
+
+  private serve(version: VersionFile): void {
+    const served = recordsOf(version, this.reads);
+    this.sync = served.records;
+    this.disk = served.disk;
+    if (version.tier === 'mmap') this.options.onRelease?.(version); // mapped: the descriptor is not needed here
   }
 
   private setRole(role: ShardRole | null): void {
@@ -182,13 +252,23 @@ export class Service {
     return record;
   }
 
+  /** Bytes of the data file in memory now (see ServiceFacts.residentBytes). */
+  private residentBytes(): number {
+    if (this.version.tier === 'memory') return this.version.size;
+    const native = nativeStorage();
+    if (native === null) return -1;
+    if (this.sync !== null) return native.residentBytes(this.sync.bytes.buffer as ArrayBuffer);
+    // disk: map the file only to ask the kernel which of its pages are cached (no page is touched).
+    return native.residentBytes(native.map(this.version.fd, this.version.size));
+  }
+
   facts(): ServiceFacts {
     const s = this.stats;
     return {
       version: ROKV_VERSION,
       file: this.options.file,
-      keys: this.data.recordCount,
-      dataBytes: this.data.bytes.length,
+      keys: this.version.header.recordCount,
+      dataBytes: this.version.size,
       uptimeSeconds: (performance.now() - this.startedAt) / 1000,
       connections: s.total(OPEN),
       accepted: s.total(ACCEPTED),
@@ -205,6 +285,12 @@ export class Service {
       loopLagMs: { mean: this.counts[LOOP_LAG_MEAN_MS], max: this.counts[LOOP_LAG_MAX_MS] },
       pid: process.pid,
       dataVersion: this.dataVersion,
+      storage: this.version.tier,
+      anonBytes: anonymousBytes(),
+      residentBytes: this.residentBytes(),
+      diskReadsInFlight: s.total(DISK_READS_IN_FLIGHT),
+      diskReads: s.total(DISK_READS),
+      diskReadMeanMs: s.total(DISK_READS) === 0 ? 0 : (s.total(DISK_READ_SECONDS) / s.total(DISK_READS)) * 1000,
       extra: roleFacts(this.role),
     };
   }

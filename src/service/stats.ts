@@ -22,8 +22,12 @@ export const BYTES_OUT = 11;
 /** The event loop's lag over the last second, mean and max, in ms (levels, from LoopLag). */
 export const LOOP_LAG_MEAN_MS = 12;
 export const LOOP_LAG_MAX_MS = 13;
+/** The disk tier: record reads done, their total latency in seconds, and reads in flight now (a level). */
+export const DISK_READS = 14;
+export const DISK_READ_SECONDS = 15;
+export const DISK_READS_IN_FLIGHT = 16;
 /** The fields that are levels, not counts: a loop that died holds nothing any more. */
-const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE, LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS];
+const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE, LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS, DISK_READS_IN_FLIGHT];
 
 /** Requests by protocol, command and outcome: a block of counters after the fields above. */
 export const PROTOCOLS = ['rokv', 'resp'] as const;
@@ -41,7 +45,7 @@ export const OUTCOME_OK = 2;
 export const OUTCOME_ERROR = 3;
 /** Command slots per protocol: each protocol numbers its commands from 0 (see requestField). */
 export const COMMAND_SLOTS = 192;
-const REQUEST_FIELDS = 14;
+const REQUEST_FIELDS = 17;
 const FIELDS = REQUEST_FIELDS + PROTOCOLS.length * COMMAND_SLOTS * OUTCOMES.length;
 
 /** Where requests of `command` (its protocol's number) with `outcome` are counted in a row. */

@@ -70,7 +70,13 @@ class Fetch {
   done!: (view: FetchedRecords | Error) => void;
 }
 
-export class DiskRecords {
+/**
+ * The disk tier's version: Records only by its counts (recordCount, slotCount); a
+ * command reads records through the FetchedRecords its session fetched, and any other
+ * read through here is a bug, refused loudly rather than answered wrongly.
+ */
+export class DiskRecords implements Records {
+  readonly bytes = Buffer.alloc(0);
   readonly header: HeaderSummary;
   readonly recordCount: number;
   readonly slotCount: number;
@@ -99,6 +105,26 @@ export class DiskRecords {
     const low = this.slots[slot * WORDS_PER_SLOT];
     const high = this.slots[slot * WORDS_PER_SLOT + 1];
     return (low | high) === 0 ? -1 : decodeSlotOffset(low, high);
+  }
+
+  find(): number {
+    return notFetched();
+  }
+
+  keyStart(): number {
+    return notFetched();
+  }
+
+  keyLength(): number {
+    return notFetched();
+  }
+
+  valueStart(): number {
+    return notFetched();
+  }
+
+  valueLength(): number {
+    return notFetched();
   }
 
   /** Whether any index slot's tag matches the key: false is a sure miss, with no read. */
@@ -294,6 +320,10 @@ export class ReadLimiter {
 }
 
 function noop(): void {}
+
+function notFetched(): never {
+  throw new Error('the disk tier reads records only through a fetch (a command that reads keys must say so in its spec)');
+}
 
 /**
  * The records one command asked for, fetched: a Records whose `bytes` holds just

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { FormatError, InputError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
-import type { HeaderSummary } from '../format/header.ts';
+import { type HeaderSummary, parseHeader } from '../format/header.ts';
+import { HEADER_SIZE } from '../format/layout.ts';
 import { readFully } from '../files.ts';
 import { DiskRecords, type ReadLimiter } from './disk.ts';
 import { requireNativeStorage } from './native.ts';
@@ -33,7 +34,7 @@ export interface VersionFile {
   size: number;
   header: HeaderSummary;
   /** memory: the whole file; disk: the index section; mmap: null (each loop maps fd). */
-  shared: SharedArrayBuffer | null;
+  shared: ArrayBufferLike | null;
 }
 
 export interface OpenOptions {
@@ -51,32 +52,35 @@ export interface OpenOptions {
 export function openVersion(file: string, tier: StorageTier, options: OpenOptions = {}): VersionFile {
   if (tier === 'mmap') requireNativeStorage('mmap');
   const { fd, size } = openDataFile(file);
+  let keep = false;
   try {
     if (tier === 'memory') return readWhole(fd, size, file, options);
     const verified = verifyFile(fd, size, file, { shared: tier === 'disk' && options.shared, onHeader: options.onHeader });
-    const index = verified.index;
-    const shared = tier === 'disk' ? toShared(index) : null;
+    const shared = tier === 'disk' ? toShared(verified.index) : null;
+    keep = true;
     return { tier, source: file, fd, size, header: verified.header, shared };
-  } catch (error) {
-    fs.closeSync(fd);
-    throw error;
+  } finally {
+    if (!keep) fs.closeSync(fd);
   }
 }
 
-/** The memory tier: the whole file in one Buffer (shared memory for worker threads), validated there. */
+/**
+ * The memory tier: the whole file in one Buffer (shared memory for worker threads),
+ * validated there. The header is judged first, from its own bytes and the file's real
+ * size, so a file that is not a data file is refused before its size is allocated.
+ */
 function readWhole(fd: number, size: number, file: string, options: OpenOptions): VersionFile {
-  try {
-    if (size > bufferConstants.MAX_LENGTH) {
-      throw new FormatError(`${file}: ${size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH}); serve it with --storage mmap or disk`);
-    }
-    const shared = new SharedArrayBuffer(size);
-    const bytes = Buffer.from(shared);
-    readFully(fd, bytes, 0, file);
-    const data = new DataFile(bytes, file, { onHeader: options.onHeader });
-    return { tier: 'memory', source: file, fd: -1, size, header: data.header, shared };
-  } finally {
-    fs.closeSync(fd);
+  const first = Buffer.alloc(Math.min(size, HEADER_SIZE));
+  readFully(fd, first, 0, file);
+  parseHeader(first, size, file);
+  if (size > bufferConstants.MAX_LENGTH) {
+    throw new FormatError(`${file}: ${size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH}); serve it with --storage mmap or disk`);
   }
+  const shared = new SharedArrayBuffer(size);
+  const bytes = Buffer.from(shared);
+  readFully(fd, bytes, 0, file);
+  const data = new DataFile(bytes, file, { onHeader: options.onHeader });
+  return { tier: 'memory', source: file, fd: -1, size, header: data.header, shared };
 }
 
 function toShared(buf: Buffer): SharedArrayBuffer {
@@ -99,7 +103,7 @@ export interface Served {
 export function recordsOf(version: VersionFile, limiter: ReadLimiter): Served {
   switch (version.tier) {
     case 'memory':
-      return { records: DataFile.fromValidated(version.shared as SharedArrayBuffer, version.source), disk: null };
+      return { records: DataFile.fromValidated(version.shared as ArrayBufferLike, version.source), disk: null };
     case 'mmap': {
       const native = requireNativeStorage('mmap');
       const mapping = native.map(version.fd, version.size);
@@ -110,6 +114,13 @@ export function recordsOf(version: VersionFile, limiter: ReadLimiter): Served {
     case 'disk':
       return { records: null, disk: new DiskRecords(version.fd, version.header, Buffer.from(version.shared as SharedArrayBuffer), version.source, limiter) };
   }
+}
+
+/** The memory tier's version of a DataFile already loaded in this thread (tests, tools). */
+export function memoryVersionOf(data: DataFile): VersionFile {
+  const bytes = data.bytes;
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) throw new Error('memoryVersionOf: the DataFile must own its whole buffer');
+  return { tier: 'memory', source: data.source, fd: -1, size: bytes.byteLength, header: data.header, shared: bytes.buffer };
 }
 
 /** Closes what the version holds open (its descriptor); its loops must be done with it. */
