@@ -1,8 +1,8 @@
 // Signals during a shutdown: every signal the server documents (SIGHUP, SIGINT, SIGTERM,
 // SIGUSR1, and SIGUSR2 under ROKV_TEST_FAULTS) is handled until the process exits, never
 // left to its default action (which kills). The late window is real: a reload's loading
-// thread keeps the process alive after everything else has closed, here a 512 MiB sparse
-// file being read. After the shutdown began, SIGHUP and SIGUSR2 are ignored with a log
+// thread keeps the process alive after everything else has closed, here reading a 512 MiB
+// sparse file whose header passes (so it is read whole before its checksums refuse it). After the shutdown began, SIGHUP and SIGUSR2 are ignored with a log
 // line; SIGTERM again is logged and changes nothing (--shutdown-timeout bounds the wait);
 // SIGINT again exits at once with status 1 — Redis's rules.
 
@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checksum } from '../src/format/checksum.ts';
+import { DEFAULT_HASH_SEED, FORMAT_VERSION, H, HASH_MURMUR3_32, HEADER_SIZE, MAGIC, SLOT_SIZE, writeU64 } from '../src/format/layout.ts';
 import { type Pair, packRecords, tempDir } from './helpers.ts';
 import { type RunningServer, startServer } from './server-helpers.ts';
 
@@ -35,7 +37,33 @@ function ending(server: RunningServer): Promise<{ code: number | null; signal: s
   });
 }
 
-/** A served data file and a function that puts a 512 MiB sparse non-data file at its path. */
+/**
+ * Writes a `size`-byte file (a multiple of 8) with a valid header and holes for records
+ * and index: the loader reads it all, then refuses it (records checksum mismatch).
+ */
+function writeSlowFile(file: string, size: number): void {
+  const slots = 1024;
+  const indexOffset = size - slots * SLOT_SIZE;
+  const header = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(header, H.magic);
+  header.writeUInt16LE(FORMAT_VERSION, H.version);
+  header.writeUInt16LE(HEADER_SIZE, H.headerSize);
+  writeU64(header, H.fileSize, size);
+  writeU64(header, H.recordCount, 1);
+  writeU64(header, H.recordsOffset, HEADER_SIZE);
+  writeU64(header, H.recordsLength, indexOffset - HEADER_SIZE);
+  writeU64(header, H.indexOffset, indexOffset);
+  writeU64(header, H.slotCount, slots);
+  header.writeUInt32LE(HASH_MURMUR3_32, H.hashId);
+  header.writeUInt32LE(DEFAULT_HASH_SEED, H.hashSeed);
+  header.writeUInt32LE(checksum(header.subarray(0, H.headerCrc)), H.headerCrc);
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, header);
+  fs.ftruncateSync(fd, size);
+  fs.closeSync(fd);
+}
+
+/** A served data file and a function that puts a slow file (see writeSlowFile) at its path. */
 function liveFile(): { live: string; makeSlow: () => void } {
   const dir = tempDir();
   const live = path.join(dir, 'live.data');
@@ -44,8 +72,7 @@ function liveFile(): { live: string; makeSlow: () => void } {
     live,
     makeSlow: () => {
       const slow = path.join(dir, 'slow.data');
-      fs.closeSync(fs.openSync(slow, 'w'));
-      fs.truncateSync(slow, SLOW_FILE_BYTES);
+      writeSlowFile(slow, SLOW_FILE_BYTES);
       fs.renameSync(slow, live);
     },
   };
@@ -70,7 +97,7 @@ function expectLateLog(log: string): void {
   expect(log).toMatch(/^rokv: SIGTERM while shutting down: still closing/m);
   // The reload started before the shutdown ended after these signals: they came in the window.
   expect(log.indexOf('SIGHUP ignored')).toBeLessThan(log.indexOf('refused'));
-  expect(log).toMatch(/reload of .*live\.data refused \(SIGHUP\): .*not a rokv data file/);
+  expect(log).toMatch(/reload of .*live\.data refused \(SIGHUP\): .*checksum/);
 }
 
 describe('signals late in a shutdown, while a reload\'s loading thread keeps the process alive', () => {
