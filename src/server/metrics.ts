@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RESP_COMMAND_NAMES } from '../protocol/resp/command-numbers.ts';
 import { ROKV_COMMAND_NAMES } from '../protocol/rokv/session.ts';
@@ -26,7 +26,13 @@ export interface MetricsSource {
 }
 
 const COMMAND_NAMES: readonly (readonly string[])[] = [ROKV_COMMAND_NAMES, RESP_COMMAND_NAMES];
-/** Scrapers are few: more connections than this are refused by the listener. */
+/**
+ * Scrapers and probes are few: at most this many connections are open. One more
+ * arriving cuts the connection idle longest to get in (idle: no request being
+ * answered; one still arriving counts as idle, or a slow sender could hold the room),
+ * so sockets held open by anyone cannot lock out a liveness probe. With every
+ * connection answering a request, the newcomer is refused.
+ */
 const MAX_CONNECTIONS = 64;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CONTENT_TYPE_TEXT = 'text/plain; charset=utf-8';
@@ -114,13 +120,56 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
+/** The open connections of the listener, least recently answered first, with the requests each is answering. */
+class Connections {
+  private readonly open = new Map<Socket, { answering: number }>();
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Admits `socket`, cutting the connection idle longest if the limit is reached; refuses it if none is idle. */
+  admit(socket: Socket): void {
+    if (this.open.size >= this.limit) {
+      const idle = this.oldestIdle();
+      if (idle === null) return void socket.destroy();
+      this.open.delete(idle);
+      idle.destroy();
+    }
+    this.open.set(socket, { answering: 0 });
+    socket.once('close', () => this.open.delete(socket));
+  }
+
+  /** A request on `socket` is being answered until `res` closes (sent, or the connection gone). */
+  answering(socket: Socket, res: http.ServerResponse): void {
+    const state = this.open.get(socket);
+    if (!state) return;
+    state.answering++;
+    res.once('close', () => {
+      state.answering--;
+      if (!this.open.has(socket)) return;
+      this.open.delete(socket); // to the back: just answered
+      this.open.set(socket, state);
+    });
+  }
+
+  private oldestIdle(): Socket | null {
+    for (const [socket, state] of this.open) if (state.answering === 0) return socket;
+    return null;
+  }
+}
+
 /**
  * Serves GET/HEAD /metrics and /healthz on host:port. Anything else: 404, or 405 for
- * another method. Slow or idle scrapers are cut after 10 s.
+ * another method. Slow or idle scrapers are cut after 10 s; past MAX_CONNECTIONS
+ * open, the connection idle longest makes room for a new one.
  */
 export async function listenMetrics(source: MetricsSource, host: string, port: number): Promise<MetricsListener> {
   const registry = serverMetrics(source);
+  const connections = new Connections(MAX_CONNECTIONS);
   const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5000 }, (req, res) => {
+    connections.answering(req.socket, res);
     const path = (req.url ?? '').split('?')[0];
     const known = path === '/metrics' || path === '/healthz';
     const reply = (status: number, type: string, body: string) => {
@@ -141,7 +190,7 @@ export async function listenMetrics(source: MetricsSource, host: string, port: n
       (error: Error) => reply(500, CONTENT_TYPE_TEXT, `metrics failed: ${error.message}\n`),
     );
   });
-  server.maxConnections = MAX_CONNECTIONS;
+  server.on('connection', (socket: Socket) => connections.admit(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
