@@ -8,7 +8,7 @@ import seedrandom from 'seedrandom';
 import { DataFile } from '../format/data-file.ts';
 import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import type { FrameHandler } from '../protocol/rokv/decoder.ts';
-import { Output } from '../protocol/output.ts';
+import { Output, type OutputSink, socketSink } from '../protocol/output.ts';
 import type { WorkerTask } from './load-types.ts';
 import { Tally, makeMissKeys } from './tally.ts';
 import { type ResponseDecoder, type Wire, rokvWire } from './wire.ts';
@@ -46,6 +46,7 @@ function takeRequest(now: number): boolean {
 
 class LoadConnection implements FrameHandler {
   private readonly socket: net.Socket;
+  private readonly sink: OutputSink;
   private readonly decoder: ResponseDecoder;
   /** Per request in flight: record offset of the key asked for, or -(miss key index + 1). */
   private readonly asked: Float64Array;
@@ -59,6 +60,7 @@ class LoadConnection implements FrameHandler {
 
   constructor(socket: net.Socket) {
     this.socket = socket;
+    this.sink = socketSink(socket);
     this.decoder = wire.decoder(this);
     this.asked = new Float64Array(task.pipeline);
     this.sentAt = new Float64Array(task.pipeline);
@@ -72,7 +74,7 @@ class LoadConnection implements FrameHandler {
   /** Tops the pipeline up and sends the new requests in one write. */
   fill(now: number): void {
     while (this.inFlight < task.pipeline && takeRequest(now)) this.send(now);
-    output.flush(this.socket);
+    output.flush(this.sink);
     if (this.inFlight === 0) this.finish();
   }
 
@@ -93,7 +95,7 @@ class LoadConnection implements FrameHandler {
       keyStart = data.keyStart(asked);
       keyLength = data.keyLength(asked);
     }
-    const buf = output.reserve(this.socket, wire.getSize(keyLength));
+    const buf = output.reserve(this.sink, wire.getSize(keyLength));
     output.pos = wire.writeGet(buf, output.pos, key, keyStart, keyStart + keyLength);
     this.asked[this.tail] = asked;
     this.sentAt[this.tail] = now;

@@ -99,6 +99,15 @@ export class DataFile implements Records {
     return (low | high) === 0 ? -1 : decodeSlotOffset(low, high);
   }
 
+  /** A record in a slot drawn at random (slots are at least 3/4 full: few draws). */
+  randomRecord(): number {
+    if (this.recordCount === 0) return -1;
+    for (;;) {
+      const record = this.recordAtSlot(Math.floor(Math.random() * this.slotCount));
+      if (record >= 0) return record;
+    }
+  }
+
   /** The record header's u16 key length (layout.ts). */
   keyLength(record: number): number {
     return this.bytes[record] | (this.bytes[record + 1] << 8);

@@ -29,6 +29,23 @@ export interface Link {
   hasRoom(): boolean;
   /** Sends what is batched, then closes; further input is discarded (protocol error, QUIT). */
   closeAfterReply(): void;
+  /**
+   * A place in this connection's output, here, for a reply that completes later (a
+   * record read from disk): everything written after it is sent after it. Replies stay
+   * in request order whatever order fetches complete in.
+   */
+  defer(): ReplySlot;
+  /**
+   * Writes the deferred reply: runs `write`, whose output goes into `slot`, then sends
+   * what is now in order. Call it once per slot, from an event callback (not while
+   * answering another request). Nothing is written if the connection closed meanwhile.
+   */
+  fill(slot: ReplySlot, write: () => void): void;
+}
+
+/** A deferred reply's place (opaque to sessions). */
+export interface ReplySlot {
+  readonly filled: boolean;
 }
 
 /** One connection's protocol state. */

@@ -2,9 +2,23 @@
 // connection of a thread, flushed with one socket write per batch. A region handed
 // to a socket that has not sent it yet is never written again.
 
-import type { Socket } from 'node:net';
-
 const SLAB_SIZE = 256 * 1024;
+
+/** Where a batch goes: a connection, which writes it to its socket or keeps it queued. */
+export interface OutputSink {
+  /** Takes a view of the batch; true while something (the socket, a reply queue) still holds it. */
+  send(view: Buffer): boolean;
+}
+
+/** A sink that writes straight to a socket (a client's connection). */
+export function socketSink(socket: { write(view: Buffer): unknown; readonly writableLength: number }): OutputSink {
+  return {
+    send(view) {
+      socket.write(view);
+      return socket.writableLength > 0; // the socket keeps a view of the region
+    },
+  };
+}
 
 export class Output {
   buf = Buffer.allocUnsafe(SLAB_SIZE);
@@ -35,9 +49,9 @@ export class Output {
   }
 
   /** Makes room for n contiguous bytes, flushing to the socket first if needed. */
-  reserve(socket: Socket, n: number): Buffer {
+  reserve(sink: OutputSink, n: number): Buffer {
     if (this.pos + n <= this.buf.length) return this.buf;
-    this.flush(socket);
+    this.flush(sink);
     if (this.pos + n > this.buf.length) {
       this.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
       this.start = this.pos = 0;
@@ -46,12 +60,11 @@ export class Output {
     return this.buf;
   }
 
-  /** Hands the batch to the socket: one write. */
-  flush(socket: Socket): void {
+  /** Hands the batch to the sink: one write. */
+  flush(sink: OutputSink): void {
     if (this.pos === this.start) return;
     this.counts[this.field] += this.pos - this.start;
-    socket.write(this.buf.subarray(this.start, this.pos));
-    if (socket.writableLength > 0) this.held = true; // the socket keeps a view of the region
+    if (sink.send(this.buf.subarray(this.start, this.pos))) this.held = true; // a view of the region is kept
     if (this.held) this.start = this.pos;
     else this.start = this.pos = 0; // written through to the kernel: reuse from the top
   }

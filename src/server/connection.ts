@@ -1,18 +1,22 @@
 // One client connection, whatever its protocol: feeds socket bytes to the codec's
 // session, hands the batch of replies to the socket in one write per chunk read,
-// stops reading while the client does not drain (backpressure), and closes without
-// ever writing after end().
+// keeps replies in request order when some complete later (a disk read: the reply
+// queue), stops reading while the client does not drain or too many replies wait
+// (backpressure), and closes without ever writing after end().
 
 import type { Socket } from 'node:net';
 import { formatAddress } from '../addresses.ts';
 import type { Budget } from '../protocol/budget.ts';
-import type { Codec, Link, Session } from '../protocol/codec.ts';
-import type { Output } from '../protocol/output.ts';
+import type { Codec, Link, ReplySlot, Session } from '../protocol/codec.ts';
+import type { Output, OutputSink } from '../protocol/output.ts';
+import { type Hole, ReplyQueue } from './reply-queue.ts';
 import type { Service } from '../service/service.ts';
 import { BYTES_IN } from '../service/stats.ts';
 
 /** Stop reading a connection while this many reply bytes wait to be sent. */
 export const OUTPUT_HIGH_WATER = 1 << 20;
+/** Stop reading a connection while this many of its replies wait for disk reads. */
+export const MAX_DEFERRED_REPLIES = 64;
 /** While the loop's unsent budget is exhausted, what a client with nothing waiting may still be sent per batch. */
 export const EXHAUSTED_SHARE = 64 * 1024;
 /** A connection we closed is destroyed this long after end() if its replies are still not sent... */
@@ -55,7 +59,7 @@ export interface LoopShared {
   counts: Float64Array;
 }
 
-export class Connection implements Link {
+export class Connection implements Link, OutputSink {
   readonly socket: Socket;
   readonly out: Output;
   readonly partials: Budget;
@@ -83,6 +87,12 @@ export class Connection implements Link {
   private inputLeft = Infinity;
   /** Shutting down: after end(), wait for the peer to close (the server's grace period bounds it). */
   private shuttingDown = false;
+  /** Replies behind one that completes later, in request order. */
+  private readonly queue = new ReplyQueue();
+  /** closeAfterReply() while replies were still deferred: end once they are sent; take no more input. */
+  private closing = false;
+  /** The socket closed: deferred replies that complete now are dropped. */
+  private closed = false;
 
   constructor(socket: Socket, shared: LoopShared, codec: Codec, service: Service, id: number, onClose: (c: Connection) => void) {
     this.socket = socket;
@@ -98,6 +108,8 @@ export class Connection implements Link {
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      this.closed = true;
+      this.queue.clear();
       this.session.dispose();
       this.unsentBudget.move(this.unsentCharged, 0);
       this.unsentCharged = 0;
@@ -114,13 +126,45 @@ export class Connection implements Link {
   }
 
   reserve(n: number): Buffer {
-    return this.out.reserve(this.socket, n);
+    return this.out.reserve(this, n);
+  }
+
+  /**
+   * Output's sink: a view of the batch, or a large value. It goes into the reply being
+   * filled, or behind a reply that waits, or to the socket; after end() (or, outside a
+   * fill, once closing) it is dropped. True while a view of it is still held.
+   */
+  send(view: Buffer): boolean {
+    if (this.ended) return false;
+    if (this.closing && !this.queue.filling) return false;
+    if (this.queue.accept(view)) return true;
+    this.socket.write(view);
+    return this.socket.writableLength > 0;
   }
 
   sendView(view: Buffer): void {
-    this.out.flush(this.socket);
+    this.out.flush(this);
     this.out.countSent(view.length);
-    this.socket.write(view);
+    this.send(view);
+  }
+
+  defer(): ReplySlot {
+    this.out.flush(this); // what was written before the slot goes before it
+    return this.queue.openHole();
+  }
+
+  fill(slot: ReplySlot, write: () => void): void {
+    if (this.closed) return;
+    this.queue.fill(slot as Hole, write, () => this.out.flush(this));
+    this.queue.drain((view) => this.writeQueued(view));
+    this.chargeUnsent();
+    if (this.queue.empty && this.closing) return this.end();
+    this.wake();
+    this.endWhenAnswered();
+  }
+
+  private writeQueued(view: Buffer): void {
+    if (!this.ended) this.socket.write(view);
   }
 
   /**
@@ -129,16 +173,18 @@ export class Connection implements Link {
    * sent, and only EXHAUSTED_SHARE at a time (the others wait for their own 'drain').
    */
   hasRoom(): boolean {
-    const unsent = this.socket.writableLength;
+    if (this.queue.open >= MAX_DEFERRED_REPLIES) return false;
+    const unsent = this.socket.writableLength + this.queue.bytes;
     const queued = unsent + this.out.pending;
     if (!this.unsentBudget.exhausted) return queued < OUTPUT_HIGH_WATER;
     return unsent === 0 && queued < EXHAUSTED_SHARE;
   }
 
   closeAfterReply(): void {
-    if (this.ended) return;
-    this.out.flush(this.socket);
-    this.end();
+    if (this.ended || this.closing) return;
+    this.out.flush(this);
+    if (this.queue.empty) this.end();
+    else this.closing = true; // the replies still deferred go out first
   }
 
   /**
@@ -153,9 +199,9 @@ export class Connection implements Link {
     this.endWhenAnswered();
   }
 
-  /** Replies written but not yet taken: the stall timeout and budgets watch it. */
+  /** Replies written but not yet taken (or waiting behind a deferred one): the stall timeout and budgets watch it. */
   get unsent(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.queue.bytes;
   }
 
   /**
@@ -171,7 +217,7 @@ export class Connection implements Link {
 
   private onData(chunk: Buffer): void {
     this.counts[BYTES_IN] += chunk.length;
-    if (this.ended || this.inputLeft === 0) return;
+    if (this.ended || this.closing || this.inputLeft === 0) return;
     if (chunk.length > this.inputLeft) chunk = chunk.subarray(0, this.inputLeft);
     this.inputLeft -= chunk.length;
     this.session.push(chunk);
@@ -187,29 +233,34 @@ export class Connection implements Link {
 
   private onDrain(): void {
     this.chargeUnsent();
-    if (this.ended || !this.session.paused) return;
-    this.session.resume();
-    this.settle();
-    if (!this.session.paused && !this.ended) this.socket.resume();
+    this.wake();
     this.endWhenAnswered();
   }
 
-  /** Ends the connection once no input is owed an answer and the session holds none. */
+  /** A paused session goes on when there is room again (the client drained, or deferred replies went out). */
+  private wake(): void {
+    if (this.ended || this.closing || !this.session.paused || !this.hasRoom()) return;
+    this.session.resume();
+    this.settle();
+    if (!this.session.paused && !this.ended) this.socket.resume();
+  }
+
+  /** Ends the connection once no input is owed an answer and neither the session nor the reply queue holds one. */
   private endWhenAnswered(): void {
-    if (this.inputLeft === 0 && !this.session.paused && !this.ended) this.end();
+    if (this.inputLeft === 0 && !this.session.paused && !this.ended && this.queue.empty) this.end();
   }
 
   /** After decoding: hand the batch over (or drop it if the session closed us), pause if full. */
   private settle(): void {
     if (this.ended) this.out.discard();
-    else this.out.flush(this.socket);
+    else this.out.flush(this);
     this.chargeUnsent();
     if (this.session.paused && !this.ended) this.socket.pause();
   }
 
-  /** Moves this connection's charge in the loop's unsent budget to its socket's unsent bytes now. */
+  /** Moves this connection's charge in the loop's unsent budget to its unsent bytes now. */
   private chargeUnsent(): void {
-    const unsent = this.socket.writableLength;
+    const unsent = this.unsent;
     this.unsentBudget.move(this.unsentCharged, unsent);
     this.unsentCharged = unsent;
   }

@@ -2,8 +2,7 @@
 // against a cluster map in the same pass), posts it or the reason, and exits.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { openChecked } from './open-version.ts';
-import type { OpenRequest } from './load-off-thread.ts';
+import { type OpenRequest, openChecked } from './open-version.ts';
 
 const request = workerData as OpenRequest;
 try {

@@ -5,23 +5,7 @@
 // alive; the version's descriptor (mmap, disk) is the caller's to close.
 
 import { Worker } from 'node:worker_threads';
-import type { NodeAddress } from '../addresses.ts';
-import type { ShardRole } from '../cluster/map.ts';
-import type { StorageTier, VersionFile } from '../storage/tiers.ts';
-
-/** What a successful load hands back: the verified version and what INFO says of the shard. */
-export interface Opened {
-  version: VersionFile;
-  /** With a cluster map: what the server is in the cluster. */
-  role: ShardRole | null;
-}
-
-export interface OpenRequest {
-  file: string;
-  tier: StorageTier;
-  clusterMap?: string;
-  self: NodeAddress | null;
-}
+import type { OpenRequest, Opened } from './open-version.ts';
 
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './load-off-thread-worker.ts' : './load-off-thread-worker.js';
 

@@ -3,9 +3,24 @@
 // opened here on the main thread before listening; reloads in a worker thread
 // (load-off-thread.ts) with the same function.
 
-import { ShardCheck } from '../cluster/map.ts';
-import { closeVersion, openVersion } from '../storage/tiers.ts';
-import type { OpenRequest, Opened } from './load-off-thread.ts';
+import type { NodeAddress } from '../addresses.ts';
+import { ShardCheck, type ShardRole } from '../cluster/map.ts';
+import { type StorageTier, type VersionFile, closeVersion, openVersion } from '../storage/tiers.ts';
+
+/** What a successful load hands back: the verified version and what INFO says of the shard. */
+export interface Opened {
+  version: VersionFile;
+  /** With a cluster map: what the server is in the cluster. */
+  role: ShardRole | null;
+}
+
+export interface OpenRequest {
+  file: string;
+  tier: StorageTier;
+  clusterMap?: string;
+  self: NodeAddress | null;
+}
+
 
 /** Opens and verifies the version `request` names; throws FormatError/InputError naming the problem. */
 export function openChecked(request: OpenRequest, shared = true): Opened {

@@ -10,7 +10,9 @@
 // everything up to the first hole not yet filled. Holes never nest: a fill writes
 // bytes only.
 
-export class Hole {
+import type { ReplySlot } from '../protocol/codec.ts';
+
+export class Hole implements ReplySlot {
   /** Output written into this hole while it was being filled. */
   parts: Buffer[] = [];
   filled = false;
@@ -21,21 +23,26 @@ export class ReplyQueue {
   private items: (Buffer | Hole)[] = [];
   private head = 0;
   /** The hole being filled: output goes into it. */
-  private filling: Hole | null = null;
+  private fillingHole: Hole | null = null;
   /** Bytes this queue holds (behind holes, and inside filled ones). */
   bytes = 0;
   /** Holes opened and not yet filled. */
   open = 0;
 
+  /** A fill is running: output goes into its hole. */
+  get filling(): boolean {
+    return this.fillingHole !== null;
+  }
+
   /** Nothing waits: output may go straight to the socket. */
   get empty(): boolean {
-    return this.head === this.items.length && this.filling === null;
+    return this.head === this.items.length && this.fillingHole === null;
   }
 
   /** Keeps `view` (into the hole being filled, or behind a hole): true; false when it should be written now. */
   accept(view: Buffer): boolean {
-    if (this.filling !== null) {
-      this.filling.parts.push(view);
+    if (this.fillingHole !== null) {
+      this.fillingHole.parts.push(view);
     } else if (this.head < this.items.length) {
       this.items.push(view);
     } else {
@@ -55,14 +62,14 @@ export class ReplyQueue {
 
   /** Runs `write` with all output going into `hole`, then marks it filled. `flush` hands the batch over before the end. */
   fill(hole: Hole, write: () => void, flush: () => void): void {
-    this.filling = hole;
+    this.fillingHole = hole;
     try {
       write();
       flush();
     } finally {
-      this.filling = null;
+      this.fillingHole = null;
+      if (!hole.filled) this.open--;
       hole.filled = true;
-      this.open--;
     }
   }
 

@@ -22,6 +22,7 @@ import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset,
 import type { Records } from './records.ts';
 
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
+const EMPTY = Buffer.alloc(0);
 /** The first read of a record: header, key and (usually) the whole value. */
 export const FIRST_READ = 4096;
 /** Default bound on reads in flight per event loop. */
@@ -52,7 +53,7 @@ class Job {
   next = 0;
   /** The record being read, and its bytes so far. */
   offset = -1;
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = EMPTY;
   got = 0;
   started = 0;
   /** Found: the record's bytes are buf[0, length). */
@@ -76,7 +77,7 @@ class Fetch {
  * read through here is a bug, refused loudly rather than answered wrongly.
  */
 export class DiskRecords implements Records {
-  readonly bytes = Buffer.alloc(0);
+  readonly bytes = EMPTY;
   readonly header: HeaderSummary;
   readonly recordCount: number;
   readonly slotCount: number;
@@ -85,6 +86,8 @@ export class DiskRecords implements Records {
   private readonly slots: Uint32Array;
   private readonly recordsEnd: number;
   private readonly limiter: ReadLimiter;
+  /** A view holding no record: what a command runs against when its keys need no read (every one a sure miss). */
+  readonly none: FetchedRecords;
   /** Reads of this version not yet done (for retire). */
   private reading = 0;
   private onIdle: (() => void) | null = null;
@@ -98,6 +101,7 @@ export class DiskRecords implements Records {
     this.slots = new Uint32Array(index.buffer, index.byteOffset, header.slotCount * WORDS_PER_SLOT);
     this.recordsEnd = HEADER_SIZE + header.recordsLength;
     this.limiter = limiter;
+    this.none = new FetchedRecords(this, []);
   }
 
   /** Offset of the record in index slot `slot`, or -1 (from the index: no read). */
@@ -109,6 +113,19 @@ export class DiskRecords implements Records {
 
   find(): number {
     return notFetched();
+  }
+
+  randomRecord(): number {
+    return notFetched();
+  }
+
+  /** A used index slot drawn at random, or -1 (RANDOMKEY's fetch: from the index, no read). */
+  randomSlot(): number {
+    if (this.recordCount === 0) return -1;
+    for (;;) {
+      const slot = Math.floor(Math.random() * this.slotCount);
+      if (this.recordAtSlot(slot) >= 0) return slot;
+    }
   }
 
   keyStart(): number {
@@ -196,16 +213,19 @@ export class DiskRecords implements Records {
       return;
     }
     job.offset = job.candidates[job.next++];
-    const length = Math.min(FIRST_READ, this.recordsEnd - job.offset);
-    if (job.buf.length !== FIRST_READ) job.buf = this.limiter.take();
     job.got = 0;
-    this.read(job, job.buf, 0, length, job.offset);
+    if (job.buf.length !== FIRST_READ) job.buf = EMPTY; // a FIRST_READ buffer is taken when the read starts
+    this.read(job, Math.min(FIRST_READ, this.recordsEnd - job.offset));
   }
 
-  private read(job: Job, buf: Buffer, at: number, length: number, position: number): void {
+  /** Reads `length` more bytes of the job's record into job.buf at job.got, when the limiter lets it start. */
+  private read(job: Job, length: number): void {
     this.reading++;
-    job.started = performance.now();
-    this.limiter.start(() => fs.read(this.fd, buf, at, length, position, job.onRead));
+    this.limiter.start(() => {
+      if (job.buf.length === 0) job.buf = this.limiter.take();
+      job.started = performance.now();
+      fs.read(this.fd, job.buf, job.got, length, job.offset + job.got, job.onRead);
+    });
   }
 
   /** A read of `job` finished (n bytes, or an error). */
@@ -220,7 +240,7 @@ export class DiskRecords implements Records {
     }
     job.got += n;
     const buf = job.buf;
-    if (job.got < RECORD_HEADER_SIZE) return this.read(job, buf, job.got, RECORD_HEADER_SIZE - job.got, job.offset + job.got);
+    if (job.got < RECORD_HEADER_SIZE) return this.read(job, RECORD_HEADER_SIZE - job.got);
     const keyLength = buf[0] | (buf[1] << 8);
     const valueLength = (buf[2] | (buf[3] << 8) | (buf[4] << 16)) + buf[5] * 0x1000000;
     const need = RECORD_HEADER_SIZE + keyLength + (job.want.value ? valueLength : 0);
@@ -231,7 +251,7 @@ export class DiskRecords implements Records {
         if (buf.length === FIRST_READ) this.limiter.give(buf);
         job.buf = bigger;
       }
-      return this.read(job, job.buf, job.got, need - job.got, job.offset + job.got);
+      return this.read(job, need - job.got);
     }
     const key = job.want.key;
     if (key !== null && (keyLength !== key.length || job.buf.compare(key, 0, key.length, RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + keyLength) !== 0)) {
@@ -381,6 +401,12 @@ export class FetchedRecords implements Records {
     return -1;
   }
 
+  /** The record of the first slot fetched (RANDOMKEY fetched one, drawn at random). */
+  randomRecord(): number {
+    for (let i = 0; i < this.wants.length; i++) if (this.wants[i].key === null) return this.handles[i];
+    return -1;
+  }
+
   keyLength(record: number): number {
     return this.bytes[record] | (this.bytes[record + 1] << 8);
   }
@@ -399,4 +425,3 @@ export class FetchedRecords implements Records {
   }
 }
 
-const EMPTY = Buffer.alloc(0);

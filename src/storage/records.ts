@@ -39,6 +39,8 @@ export interface Records {
   find(key: Uint8Array, start: number, end: number): number;
   /** The handle of the record in index slot `slot`, or -1 when the slot is empty. */
   recordAtSlot(slot: number): number;
+  /** The handle of a record chosen at random (RANDOMKEY), or -1 when there are none. */
+  randomRecord(): number;
   keyStart(record: number): number;
   keyLength(record: number): number;
   valueStart(record: number): number;

@@ -18,11 +18,25 @@ export interface CommandSpec {
   since: string;
   /** Absent for write commands (refused with -READONLY) and for containers (a subcommand runs). */
   run?: CommandHandler;
+  /**
+   * What the command reads of the records, for the disk tier (which fetches it before
+   * the command runs): the records of its key arguments ('keys': header and key;
+   * 'values': the whole record), or records by index slot ('slots': SCAN, RANDOMKEY;
+   * see disk-wants.ts). Absent: it reads no record, or only through ctx.get (GET,
+   * MGET), which fetches each value by itself.
+   */
+  reads?: 'keys' | 'values' | 'slots';
   subcommands?: Map<string, CommandSpec>;
 }
 
 export function spec(name: string, arity: number, flags: string[], keys: [number, number, number], group: string, summary: string, run?: CommandHandler, since = '1.0.0'): CommandSpec {
   return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, summary, since, run };
+}
+
+/** `command`, marked as reading records (see CommandSpec.reads). */
+export function reading(reads: 'keys' | 'values' | 'slots', command: CommandSpec): CommandSpec {
+  command.reads = reads;
+  return command;
 }
 
 /** A container command (CLIENT, COMMAND, …) with its subcommands. */

@@ -5,7 +5,7 @@
 // description (introspection.ts), the cluster (cluster-commands.ts). Write commands
 // have no handler (write-commands.ts).
 
-import { ALL_KEYS, CONN, type CommandSpec, NO_KEYS, ONE_KEY, READ, container, spec } from './command-spec.ts';
+import { ALL_KEYS, CONN, type CommandSpec, NO_KEYS, ONE_KEY, READ, container, reading, spec } from './command-spec.ts';
 import { clusterInfo, clusterKeyslot, clusterMyid, clusterNodes, clusterShards, clusterSlots, readMode } from './cluster-commands.ts';
 import {
   auth, clientGetname, clientId, clientSetinfo, clientSetname, configRefused, discard, echo, exec, hello, helpReply, multi, ok, onOff,
@@ -19,19 +19,19 @@ import { WRITE_COMMANDS } from './write-commands.ts';
 const SERVED: CommandSpec[] = [
   spec('get', 2, READ, ONE_KEY, 'string', 'Returns the string value of a key.', get),
   spec('mget', -2, READ, ALL_KEYS, 'string', 'Atomically returns the string values of one or more keys.', mget),
-  spec('exists', -2, READ, ALL_KEYS, 'generic', 'Determines whether one or more keys exist.', exists),
-  spec('touch', -2, READ, ALL_KEYS, 'generic', 'Returns the number of existing keys out of those specified (nothing to touch: no eviction).', exists, '3.2.1'),
-  spec('strlen', 2, READ, ONE_KEY, 'string', 'Returns the length of a string value.', strlen, '2.2.0'),
-  spec('getrange', 4, ['readonly'], ONE_KEY, 'string', 'Returns a substring of the string stored at a key.', getrange, '2.4.0'),
-  spec('substr', 4, ['readonly'], ONE_KEY, 'string', 'Returns a substring from a string value.', getrange),
-  spec('type', 2, READ, ONE_KEY, 'generic', 'Determines the type of value stored at a key.', type),
-  spec('ttl', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time in seconds of a key (-1: none, -2: no key).', ttl),
-  spec('pttl', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time in milliseconds of a key.', ttl, '2.6.0'),
-  spec('expiretime', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time of a key as a Unix timestamp.', ttl, '7.0.0'),
-  spec('pexpiretime', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', ttl, '7.0.0'),
+  reading('keys', spec('exists', -2, READ, ALL_KEYS, 'generic', 'Determines whether one or more keys exist.', exists)),
+  reading('keys', spec('touch', -2, READ, ALL_KEYS, 'generic', 'Returns the number of existing keys out of those specified (nothing to touch: no eviction).', exists, '3.2.1')),
+  reading('keys', spec('strlen', 2, READ, ONE_KEY, 'string', 'Returns the length of a string value.', strlen, '2.2.0')),
+  reading('values', spec('getrange', 4, ['readonly'], ONE_KEY, 'string', 'Returns a substring of the string stored at a key.', getrange, '2.4.0')),
+  reading('values', spec('substr', 4, ['readonly'], ONE_KEY, 'string', 'Returns a substring from a string value.', getrange)),
+  reading('keys', spec('type', 2, READ, ONE_KEY, 'generic', 'Determines the type of value stored at a key.', type)),
+  reading('keys', spec('ttl', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time in seconds of a key (-1: none, -2: no key).', ttl)),
+  reading('keys', spec('pttl', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time in milliseconds of a key.', ttl, '2.6.0')),
+  reading('keys', spec('expiretime', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time of a key as a Unix timestamp.', ttl, '7.0.0')),
+  reading('keys', spec('pexpiretime', 2, READ, ONE_KEY, 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', ttl, '7.0.0')),
   spec('dbsize', 1, READ, NO_KEYS, 'server', 'Returns the number of keys in the database.', dbsize),
-  spec('randomkey', 1, ['readonly'], NO_KEYS, 'generic', 'Returns a random key name from the database.', randomkey),
-  spec('scan', -2, ['readonly'], NO_KEYS, 'generic', 'Iterates over the key names in the database.', scan, '2.8.0'),
+  reading('slots', spec('randomkey', 1, ['readonly'], NO_KEYS, 'generic', 'Returns a random key name from the database.', randomkey)),
+  reading('slots', spec('scan', -2, ['readonly'], NO_KEYS, 'generic', 'Iterates over the key names in the database.', scan, '2.8.0')),
   spec('keys', 2, ['readonly'], NO_KEYS, 'generic', 'Refused by rokv: iterate with SCAN.', keys),
 
   spec('hello', -1, CONN, NO_KEYS, 'connection', 'Handshakes with the server (RESP2 or RESP3).', hello, '6.0.0'),

@@ -29,8 +29,16 @@ export interface CommandContext {
   readonly inMulti: boolean;
   /** An error reply (its text starts with the code: ERR, WRONGPASS, …), counted. */
   error(text: string): void;
-  /** GET of the key bytes[start, end): its value as a bulk string, or null. */
+  /** GET of the key bytes[start, end): its value as a bulk string, or null (disk tier: filled in when read). */
   get(bytes: Buffer, start: number, end: number): void;
+  /**
+   * Calls emit(args, i) for i = first … args.count - 1, in order, as the connection's
+   * output room allows: when the client is not reading (or too many replies wait for
+   * disk reads), the rest is produced once there is room again — so one command's
+   * reply is held to the budgets a pipeline of single commands is. `args` is `a`, or
+   * a copy of it after the first pause.
+   */
+  forEachArg(a: ArgList, first: number, emit: (args: ArgList, i: number) => void): void;
   multi(): void;
   exec(): void;
   discard(): void;

@@ -21,9 +21,10 @@ function bulkKey(s: CommandContext, record: number): void {
 
 export const get: CommandHandler = (s, a) => s.get(a.buf, a.starts[1], a.ends[1]);
 
+/** MGET: an array of GET replies, produced as output room allows (a 4 GB reply to a 459 KB request waits for its reader). */
 export const mget: CommandHandler = (s, a) => {
   s.w.array(a.count - 1);
-  for (let i = 1; i < a.count; i++) s.get(a.buf, a.starts[i], a.ends[i]);
+  s.forEachArg(a, 1, (args, i) => s.get(args.buf, args.starts[i], args.ends[i]));
 };
 
 export const exists: CommandHandler = (s, a) => {
@@ -60,12 +61,8 @@ export const ttl: CommandHandler = (s, a) => s.w.integer(recordOf(s, a, 1) < 0 ?
 export const dbsize: CommandHandler = (s) => s.w.integer(s.records.recordCount);
 
 export const randomkey: CommandHandler = (s) => {
-  const records = s.records;
-  if (records.recordCount === 0) return s.w.nil();
-  for (;;) {
-    const record = records.recordAtSlot(Math.floor(Math.random() * records.slotCount));
-    if (record >= 0) return bulkKey(s, record);
-  }
+  const record = s.records.randomRecord();
+  return record < 0 ? s.w.nil() : bulkKey(s, record);
 };
 
 export { scan } from './scan.ts';

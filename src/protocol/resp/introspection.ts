@@ -89,7 +89,9 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) =
         `data_version:${f.dataVersion.version}`, `loaded_at:${f.dataVersion.loadedAt}`,
         `reloads:${f.dataVersion.reloads}`, `reload_failures:${f.dataVersion.reloadFailures}`,
         `last_reload_error:${(f.dataVersion.lastReloadError ?? '').replace(/[\r\n]/g, ' ')}`,
-        `loop_lag_mean_ms:${f.loopLagMs.mean.toFixed(3)}`, `loop_lag_max_ms:${f.loopLagMs.max.toFixed(3)}`, ...extra,
+        `loop_lag_mean_ms:${f.loopLagMs.mean.toFixed(3)}`, `loop_lag_max_ms:${f.loopLagMs.max.toFixed(3)}`,
+        `storage:${f.storage}`, `used_memory_anon:${f.anonBytes}`, `data_resident_bytes:${f.residentBytes}`,
+        `disk_reads_in_flight:${f.diskReadsInFlight}`, `disk_reads:${f.diskReads}`, `disk_read_mean_ms:${f.diskReadMeanMs.toFixed(3)}`, ...extra,
       ];
     },
   },

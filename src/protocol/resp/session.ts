@@ -2,15 +2,19 @@
 // connection holds its state (protocol version, name, MULTI queue), answers GET on a
 // fast path with no allocation, and dispatches every other command through the
 // command table in the order Redis checks: known, arity, keys, read-only. Handlers see
-// the session only as their CommandContext (context.ts).
+// the session only as their CommandContext (context.ts). With the disk tier a command
+// that reads records runs once they are fetched, its reply filled into the place the
+// connection kept for it (Link.defer), so replies stay in request order.
 
 import type { Service } from '../../service/service.ts';
+import type { DiskRecords, FetchedRecords } from '../../storage/disk.ts';
 import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
 import type { Records } from '../../storage/records.ts';
 import type { Codec, Link, Session } from '../codec.ts';
 import { keysServedHere } from './cluster-commands.ts';
 import { RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './command-numbers.ts';
-import { arityFits } from './command-spec.ts';
+import { type CommandSpec, arityFits } from './command-spec.ts';
+import { wantsOf } from './disk-wants.ts';
 import { COMMANDS } from './command-table.ts';
 import type { CommandContext } from './context.ts';
 import { type ArgList, MAX_REQUEST_BYTES, type RequestHandler, RespRequestDecoder } from './decoder.ts';
@@ -21,6 +25,8 @@ const MAX_QUEUED = 10_000;
 const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, OUTCOME_ERROR);
 /** found: the request's GET is not known to have looked up a key (queued, refused, not a GET). */
 const NOT_LOOKED_UP = -1;
+/** found: the GET's key is being read from disk; its outcome is counted when the reply is filled. */
+const DEFERRED = -2;
 
 /** Whether argument 0 is "get" in any case. */
 function isGet(a: ArgList): boolean {
@@ -57,6 +63,14 @@ class RespSession implements Session, RequestHandler, CommandContext {
   /** A command was refused while queueing: EXEC must abort. */
   private queueBroken = false;
   private readonly decoder: RespRequestDecoder;
+  /** Disk tier: the records fetched for the command running now (its reply being filled). */
+  private view: FetchedRecords | null = null;
+  /**
+   * The rest of commands that paused for output room (forEachArg, EXEC), innermost
+   * last: each step returns true once its command is done. While any waits, no new
+   * request is decoded.
+   */
+  private readonly later: (() => boolean)[] = [];
 
   constructor(link: Link, service: Service) {
     this.link = link;
@@ -65,9 +79,9 @@ class RespSession implements Session, RequestHandler, CommandContext {
     this.decoder = new RespRequestDecoder(this, link.partials);
   }
 
-  /** Where this connection's commands find records: today the data version being served. */
+  /** Where this connection's commands find records: the version being served, or (disk) what was fetched for this command. */
   get records(): Records {
-    return this.service.records;
+    return this.view ?? this.service.records;
   }
 
   dispose(): void {
@@ -87,7 +101,34 @@ class RespSession implements Session, RequestHandler, CommandContext {
   }
 
   resume(): void {
+    while (this.later.length > 0) {
+      const top = this.later.length - 1;
+      if (!this.later[top]()) return;
+      this.later.splice(top, 1);
+    }
     this.decoder.resume();
+  }
+
+  /** Runs `step`; if it paused, keeps it (below any step it started that paused too) for resume(). */
+  private runOrKeep(step: () => boolean): void {
+    const depth = this.later.length;
+    if (!step()) this.later.splice(depth, 0, step);
+  }
+
+  forEachArg(a: ArgList, first: number, emit: (args: ArgList, i: number) => void): void {
+    let args = a;
+    let i = first;
+    this.runOrKeep(() => {
+      const depth = this.later.length;
+      while (i < args.count) {
+        emit(args, i++);
+        if (i < args.count && (this.later.length > depth || !this.link.hasRoom())) {
+          if (args === a) args = a.clone(); // a's bytes are valid only during this call
+          return false;
+        }
+      }
+      return true;
+    });
   }
 
   onCommand(a: ArgList): boolean {
@@ -106,8 +147,8 @@ class RespSession implements Session, RequestHandler, CommandContext {
     }
     const command = this.command < 0 ? RESP_UNKNOWN : this.command;
     const outcome = counts[ERRORS] !== errors ? OUTCOME_ERROR : command !== RESP_GET || this.found === NOT_LOOKED_UP ? OUTCOME_OK : this.found === 1 ? OUTCOME_HIT : OUTCOME_MISS;
-    counts[requestField(PROTOCOL_RESP, command, outcome)]++;
-    return this.link.hasRoom();
+    if (this.found !== DEFERRED) counts[requestField(PROTOCOL_RESP, command, outcome)]++;
+    return this.later.length === 0 && this.link.hasRoom();
   }
 
   onProtocolError(message: string): void {
@@ -131,12 +172,61 @@ class RespSession implements Session, RequestHandler, CommandContext {
 
   /** GET: the value as a bulk string, or null. */
   get(bytes: Buffer, start: number, end: number): void {
+    const disk = this.service.disk;
+    if (disk !== null && this.view === null) return this.getFromDisk(disk, bytes, start, end);
     const records = this.records;
     const record = this.service.lookup(records, bytes, start, end);
     this.found = record < 0 ? 0 : 1;
     if (record < 0) return this.w.nil();
     const valueStart = records.valueStart(record);
     this.w.bulk(records.bytes, valueStart, valueStart + records.valueLength(record));
+  }
+
+  /** GET answered from a disk fetch's view. */
+  private getIn(view: FetchedRecords, bytes: Buffer, start: number, end: number): void {
+    this.view = view;
+    try {
+      this.get(bytes, start, end);
+    } finally {
+      this.view = null;
+    }
+  }
+
+  /**
+   * Disk tier GET: a key no index slot's tag matches is a miss at once, with no read;
+   * otherwise the reply's place is kept and filled when the record is read.
+   */
+  private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
+    if (!disk.mayHold(bytes, start, end)) return this.getIn(disk.none, bytes, start, end);
+    const key = Buffer.from(bytes.subarray(start, end));
+    const countsRequest = this.command === RESP_GET; // a GET of its own (not in MGET or EXEC): its outcome is counted when filled
+    if (countsRequest) this.found = DEFERRED;
+    const slot = this.link.defer();
+    disk.fetch([{ key, slot: -1, value: true }], (view) => this.link.fill(slot, () => {
+      const counts = this.service.counts;
+      if (view instanceof Error) {
+        this.error(`ERR ${view.message}`);
+        if (countsRequest) counts[requestField(PROTOCOL_RESP, RESP_GET, OUTCOME_ERROR)]++;
+        return;
+      }
+      this.getIn(view, key, 0, key.length);
+      if (countsRequest) counts[requestField(PROTOCOL_RESP, RESP_GET, this.found === 1 ? OUTCOME_HIT : OUTCOME_MISS)]++;
+    }));
+  }
+
+  /** Disk tier: fetches what the command reads (its spec says what), then runs it into the place kept for its reply. */
+  private runFetched(disk: DiskRecords, spec: CommandSpec, a: ArgList): void {
+    const args = a.clone(); // a's bytes are valid only during this call
+    const slot = this.link.defer();
+    disk.fetch(wantsOf(spec, args, disk), (view) => this.link.fill(slot, () => {
+      if (view instanceof Error) return this.error(`ERR ${view.message}`);
+      this.view = view;
+      try {
+        (spec.run as NonNullable<CommandSpec['run']>)(this, args);
+      } finally {
+        this.view = null;
+      }
+    }));
   }
 
   /** Looks the command up, checks it as Redis does, then runs or queues it. */
@@ -160,6 +250,8 @@ class RespSession implements Session, RequestHandler, CommandContext {
     }
     if (spec.run === undefined) return this.refuse('READONLY You can\'t write against a read only replica.');
     if (this.queue !== null && !spec.flags.includes('no-multi') && !NOT_QUEUED.has(spec.name)) return this.enqueue(a);
+    const disk = this.service.disk;
+    if (spec.reads !== undefined && disk !== null && this.view === null) return this.runFetched(disk, spec, a);
     spec.run(this, a);
   }
 
@@ -195,7 +287,16 @@ class RespSession implements Session, RequestHandler, CommandContext {
     this.endMulti();
     if (broken) return this.error('EXECABORT Transaction discarded because of previous errors.');
     this.w.array(queue.length);
-    for (const queued of queue) this.dispatch(queued);
+    let next = 0;
+    // Each queued command in turn, pausing (as forEachArg does) while there is no output room.
+    this.runOrKeep(() => {
+      const depth = this.later.length;
+      while (next < queue.length) {
+        this.dispatch(queue[next++]);
+        if (next < queue.length && (this.later.length > depth || !this.link.hasRoom())) return false;
+      }
+      return true;
+    });
   }
 
   discard(): void {

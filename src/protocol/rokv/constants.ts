@@ -24,10 +24,13 @@ export const ERR_UNKNOWN_OP = 1;
 export const ERR_BAD_REQUEST = 2;
 export const ERR_FRAME_TOO_LARGE = 3;
 export const ERR_BUSY = 4;
+/** The server could not read the record (a disk read failed); the connection stays open. */
+export const ERR_SERVER = 5;
 
 export const ERROR_NAMES: { readonly [code: number]: string } = {
   [ERR_UNKNOWN_OP]: 'UNKNOWN_OP',
   [ERR_BAD_REQUEST]: 'BAD_REQUEST',
   [ERR_FRAME_TOO_LARGE]: 'FRAME_TOO_LARGE',
   [ERR_BUSY]: 'BUSY',
+  [ERR_SERVER]: 'SERVER_ERROR',
 };

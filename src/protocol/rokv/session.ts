@@ -4,10 +4,11 @@
 
 import type { Service } from '../../service/service.ts';
 import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_ROKV, REQUESTS, requestField } from '../../service/stats.ts';
+import type { DiskRecords } from '../../storage/disk.ts';
 import type { Records } from '../../storage/records.ts';
 import { type Codec, LARGE_VALUE, type Link, type Session } from '../codec.ts';
 import {
-  ERR_BAD_REQUEST, ERR_BUSY, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
+  ERR_BAD_REQUEST, ERR_BUSY, ERR_SERVER, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
   OP_GET, OP_INFO, OP_PING, PROTOCOL_VERSION, STATUS_NOT_FOUND, STATUS_OK,
 } from './constants.ts';
 import { FrameDecoder, type FrameHandler } from './decoder.ts';
@@ -56,6 +57,12 @@ export function infoObject(service: Service): Record<string, unknown> {
     reloads: f.dataVersion.reloads,
     reload_failures: f.dataVersion.reloadFailures,
     last_reload_error: f.dataVersion.lastReloadError,
+    storage: f.storage,
+    anon_bytes: f.anonBytes,
+    data_resident_bytes: f.residentBytes,
+    disk_reads_in_flight: f.diskReadsInFlight,
+    disk_reads: f.diskReads,
+    disk_read_mean_ms: f.diskReadMeanMs,
     ...f.extra,
   };
 }
@@ -101,23 +108,9 @@ class RokvSession implements Session, FrameHandler {
     counts[REQUESTS]++;
     this.answered++;
     if (op === OP_GET && end > start) {
-      const records = this.records;
-      const record = service.lookup(records, bytes, start, end);
-      counts[record < 0 ? GET_MISS : GET_HIT]++;
-      if (record < 0) {
-        out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_NOT_FOUND, 0);
-      } else {
-        const length = records.valueLength(record);
-        const valueStart = records.valueStart(record);
-        if (length >= LARGE_VALUE) {
-          out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, length);
-          link.sendView(records.bytes.subarray(valueStart, valueStart + length));
-        } else {
-          const buf = link.reserve(FRAME_HEADER_SIZE + length);
-          const at = writeFrameHeader(buf, out.pos, STATUS_OK, length);
-          out.pos = at + records.bytes.copy(buf, at, valueStart, valueStart + length);
-        }
-      }
+      const disk = service.disk;
+      if (disk === null) this.get(this.records, bytes, start, end);
+      else this.getFromDisk(disk, bytes, start, end);
     } else if (op === OP_PING) {
       counts[PING_OK]++;
       out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, end - start);
@@ -134,6 +127,48 @@ class RokvSession implements Session, FrameHandler {
       else this.write(encodeError(ERR_UNKNOWN_OP, `unknown op 0x${op.toString(16).padStart(2, '0')} (rokv serves GET, PING, INFO; the data set is read-only)`));
     }
     return link.hasRoom();
+  }
+
+  /** GET's reply from `records`: the value (copied, or a view when large), or NOT_FOUND; counted. */
+  private get(records: Records, bytes: Buffer, start: number, end: number): void {
+    const link = this.link;
+    const out = link.out;
+    const record = this.service.lookup(records, bytes, start, end);
+    this.service.counts[record < 0 ? GET_MISS : GET_HIT]++;
+    if (record < 0) {
+      out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_NOT_FOUND, 0);
+      return;
+    }
+    const length = records.valueLength(record);
+    const valueStart = records.valueStart(record);
+    if (length >= LARGE_VALUE) {
+      out.pos = writeFrameHeader(link.reserve(FRAME_HEADER_SIZE), out.pos, STATUS_OK, length);
+      link.sendView(records.bytes.subarray(valueStart, valueStart + length));
+    } else {
+      const buf = link.reserve(FRAME_HEADER_SIZE + length);
+      const at = writeFrameHeader(buf, out.pos, STATUS_OK, length);
+      out.pos = at + records.bytes.copy(buf, at, valueStart, valueStart + length);
+    }
+  }
+
+  /**
+   * Disk tier GET: a key no index slot's tag matches is NOT_FOUND at once, with no read;
+   * otherwise the reply's place is kept and filled when the record is read.
+   */
+  private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
+    if (!disk.mayHold(bytes, start, end)) return this.get(disk.none, bytes, start, end);
+    const key = Buffer.from(bytes.subarray(start, end));
+    const slot = this.link.defer();
+    disk.fetch([{ key, slot: -1, value: true }], (view) => this.link.fill(slot, () => {
+      if (view instanceof Error) {
+        const counts = this.service.counts;
+        counts[ERRORS]++;
+        counts[GET_ERROR]++;
+        this.write(encodeError(ERR_SERVER, view.message));
+        return;
+      }
+      this.get(view, key, 0, key.length);
+    }));
   }
 
   onBadLength(length: number): void {
