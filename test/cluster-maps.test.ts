@@ -3,6 +3,7 @@
 // port 0) are refused by every tool that reads a map, each with one line; so are
 // bin/shard parameters that make no sense.
 
+import { STORAGE_TIERS } from '../src/storage/tiers.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,9 +34,11 @@ describe('cluster maps', () => {
       map.nodes = [{ host: '127.0.0.1', port: 7001 }, { host: '127.0.0.1', port: 7002 }, { host: '127.0.0.1', port: 7003 }];
       map.shards.forEach((s: { slots: number[] }, i: number) => (s.slots = [[0, 5460], [5461, 10922], [10923, 16383]][i]));
     });
-    const run = runBin('server', [path.join(dir, 'shard-0.data'), '--cluster', path.join(dir, 'cluster.json'), '--port', '0', '--resp-port', '7001']);
-    expect(run.status).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^server: .*shard-0\.data holds key "fixture-\d+", which cluster \w+ places on shard \d, not shard 0: the map does not describe this file$/);
+    for (const tier of STORAGE_TIERS) {
+      const run = runBin('server', [path.join(dir, 'shard-0.data'), '--cluster', path.join(dir, 'cluster.json'), '--port', '0', '--resp-port', '7001', '--storage', tier]);
+      expect(run.status, tier).toBe(2);
+      expect(run.stderr.trim(), tier).toMatch(/^server: .*shard-0\.data holds key "fixture-\d+", which cluster \w+ places on shard \d, not shard 0: the map does not describe this file$/);
+    }
   });
 
   it('a slots map whose ranges were shifted (id recomputed) is refused the same way', () => {
@@ -43,15 +46,19 @@ describe('cluster maps', () => {
       map.shards[0].slots = [0, 2000];
       map.shards[1].slots = [2001, 10922];
     }, ['--slots', '--nodes', '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003']);
-    const run = runBin('server', [path.join(dir, 'shard-0.data'), '--cluster', path.join(dir, 'cluster.json'), '--port', '0', '--resp-port', '7001']);
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/the map does not describe this file/);
+    for (const tier of STORAGE_TIERS) {
+      const run = runBin('server', [path.join(dir, 'shard-0.data'), '--cluster', path.join(dir, 'cluster.json'), '--port', '0', '--resp-port', '7001', '--storage', tier]);
+      expect(run.status, tier).toBe(2);
+      expect(run.stderr, tier).toMatch(/the map does not describe this file/);
+    }
   });
 
-  it('the unedited map is served', async () => {
+  it('the unedited map is served, in every storage tier', async () => {
     const dir = editedCluster(() => {});
-    const server = await startServer(path.join(dir, 'shard-2.data'), ['--cluster', path.join(dir, 'cluster.json')]);
-    expect(await server.stop()).toBe(0);
+    for (const tier of STORAGE_TIERS) {
+      const server = await startServer(path.join(dir, 'shard-2.data'), ['--cluster', path.join(dir, 'cluster.json'), '--storage', tier]);
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('a slots server must be one of its shard\'s servers, and serve RESP', () => {

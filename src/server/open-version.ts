@@ -5,7 +5,7 @@
 
 import type { NodeAddress } from '../addresses.ts';
 import { ShardCheck, type ShardRole } from '../cluster/map.ts';
-import { type StorageTier, type VersionFile, closeVersion, openVersion } from '../storage/tiers.ts';
+import { type StorageTier, type VersionFile, closeVersion, openVersion, verifyOpened } from '../storage/tiers.ts';
 
 /** What a successful load hands back: the verified version and what INFO says of the shard. */
 export interface Opened {
@@ -19,17 +19,20 @@ export interface OpenRequest {
   tier: StorageTier;
   clusterMap?: string;
   self: NodeAddress | null;
+  /** Already opened by the thread that will own the descriptor (see verifyOpened); else opened here. */
+  opened?: { fd: number; size: number };
 }
 
 
 /** Opens and verifies the version `request` names; throws FormatError/InputError naming the problem. */
 export function openChecked(request: OpenRequest, shared = true): Opened {
   const check = request.clusterMap ? new ShardCheck(request.clusterMap, request.file, request.self) : null;
-  const version = openVersion(request.file, request.tier, { shared, onHeader: check?.onHeader });
+  const options = { shared, onHeader: check?.onHeader };
+  const version = request.opened ? verifyOpened(request.opened, request.file, request.tier, options) : openVersion(request.file, request.tier, options);
   try {
     return { version, role: check?.role() ?? null };
   } catch (error) {
-    closeVersion(version);
+    if (!request.opened) closeVersion(version);
     throw error;
   }
 }

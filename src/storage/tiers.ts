@@ -51,17 +51,28 @@ export interface OpenOptions {
  */
 export function openVersion(file: string, tier: StorageTier, options: OpenOptions = {}): VersionFile {
   if (tier === 'mmap') requireNativeStorage('mmap');
-  const { fd, size } = openDataFile(file);
-  let keep = false;
+  const opened = openDataFile(file);
+  let version: VersionFile | null = null;
   try {
-    if (tier === 'memory') return readWhole(fd, size, file, options);
-    const verified = verifyFile(fd, size, file, { shared: tier === 'disk' && options.shared, onHeader: options.onHeader });
-    const shared = tier === 'disk' ? toShared(verified.index) : null;
-    keep = true;
-    return { tier, source: file, fd, size, header: verified.header, shared };
+    version = verifyOpened(opened, file, tier, options);
+    return version;
   } finally {
-    if (!keep) fs.closeSync(fd);
+    if (version === null || version.fd < 0) fs.closeSync(opened.fd);
   }
+}
+
+/**
+ * Verifies the file open as `opened` for `tier` (any thread: a worker thread verifies
+ * for the main one). The version keeps the descriptor (mmap, disk: fd is opened.fd) or
+ * not (memory: fd is -1); either way the descriptor stays the opener's to close, since
+ * one opened in a worker thread would be closed when that thread exits.
+ */
+export function verifyOpened(opened: { fd: number; size: number }, file: string, tier: StorageTier, options: OpenOptions = {}): VersionFile {
+  const { fd, size } = opened;
+  if (tier === 'memory') return readWhole(fd, size, file, options);
+  const verified = verifyFile(fd, size, file, { shared: tier === 'disk' && options.shared, onHeader: options.onHeader });
+  const shared = tier === 'disk' ? toShared(verified.index) : null;
+  return { tier, source: file, fd, size, header: verified.header, shared };
 }
 
 /**
