@@ -77,14 +77,14 @@ describe('RESP request decoder', () => {
     expect(commands).toEqual([hex(['PING'])]);
   });
 
-  it('a bulk length over the limit is refused from its header alone, nothing buffered', () => {
+  it('a bulk length over the limit (proto-max-bulk-len) is refused from its header alone, nothing buffered', () => {
     const { errors, decoder } = decodeAll([Buffer.from(`*2\r\n$3\r\nGET\r\n$${MAX_BULK_LENGTH + 1}\r\n`)]);
-    expect(errors).toEqual([`Protocol error: bulk argument of ${MAX_BULK_LENGTH + 1} bytes is over ${MAX_BULK_LENGTH}`]);
+    expect(errors).toEqual(['Protocol error: invalid bulk length']);
     expect(decoder.buffered).toBe(0);
   });
 
-  it('a bulk of exactly the limit is taken', () => {
-    const key = Buffer.alloc(MAX_BULK_LENGTH, 0x6b);
+  it('a bulk longer than any key is taken', () => {
+    const key = Buffer.alloc(100_000, 0x6b);
     const { commands, errors } = decodeAll(cut(command('GET', key), [1, 100, 5000, 70_000]));
     expect(errors).toEqual([]);
     expect(commands[0][1]).toBe(key.toString('hex'));
