@@ -12,6 +12,11 @@ import { slotTable } from './slots.ts';
 /** This server answers the key: what route() returns instead of a slot. */
 export const SERVED_HERE = -1;
 
+/** The Redis node id (40 hex digits) of server `node` of cluster `cluster` (a map's id): stable for a map. */
+export function nodeId(cluster: string, node: number): string {
+  return crypto.createHash('sha1').update(`rokv:${cluster}:${node}`).digest('hex');
+}
+
 export class SlotRouter {
   readonly role: ShardRole;
   /** The shard of each slot. */
@@ -28,7 +33,7 @@ export class SlotRouter {
     this.self = role.node;
     this.live = live;
     this.slotShard = slotTable(role.ranges);
-    this.ids = role.nodes.map((_, i) => crypto.createHash('sha1').update(`rokv:${role.cluster}:${i}`).digest('hex'));
+    this.ids = role.nodes.map((_, i) => nodeId(role.cluster, i));
   }
 
   /** The servers of a shard, primary first (indexes in role.nodes). */

@@ -184,7 +184,8 @@ program.action((file: string, opts) => runMain('server', async () => {
   const metricsAt = metrics === null ? '' : `, metrics on http://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
   const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
   const probe = peers && role?.node != null
-    ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), (node, live) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}\n`))
+    ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), () => (versions.served ?? role).cluster,
+      (node, live, why) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}${why === null ? '' : `: ${why}`}\n`))
     : null;
   probe?.start();
   process.stdout.write(

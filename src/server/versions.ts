@@ -24,6 +24,8 @@ function statKey(file: string): Promise<string> {
 
 export class DataVersions {
   current: DataVersion;
+  /** The cluster role of the version served now (the map may change with a reload, not the server's place). */
+  served: ShardRole | null;
   private readonly file: string;
   private readonly tier: StorageTier;
   private readonly clusterMap: string | undefined;
@@ -44,6 +46,7 @@ export class DataVersions {
     this.tier = tier;
     this.clusterMap = cluster?.map;
     this.role = cluster?.role ?? null;
+    this.served = this.role;
     this.self = cluster?.self ?? null;
     this.current = initial;
     this.sink = sink;
@@ -98,6 +101,7 @@ export class DataVersions {
       }
       this.current = newVersion(loaded.version.header, previous);
       this.sink.swap(loaded.version, this.current, loaded.role);
+      this.served = loaded.role;
       this.log(
         `rokv: reloaded ${this.file} (${why}): version ${this.current.version} (was ${previous.version}), ` +
         `${loaded.version.header.recordCount.toLocaleString('en-US')} records, verified off the event loop in ${((performance.now() - started) / 1000).toFixed(3)} s`,
