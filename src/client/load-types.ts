@@ -3,10 +3,13 @@
 
 import type { NodeAddress } from '../addresses.ts';
 import type { ClusterMap } from '../cluster/map.ts';
+import type { ClientStorage, DataShare } from './load-data.ts';
 
 /** A load test as bin/client runs it (runLoad). */
 export interface LoadTestOptions {
   file: string;
+  /** How the client holds the data file it checks answers against (load-data.ts). */
+  storage: ClientStorage;
   host: string;
   port: number;
   protocol: 'rokv' | 'resp';
@@ -35,7 +38,8 @@ export interface LoadTestOptions {
 /** One load thread's share of a run (load-worker.ts). */
 export interface WorkerTask {
   file: string;
-  bytes: SharedArrayBuffer;
+  /** The main thread's data file, as this thread views it too. */
+  data: DataShare;
   /** Float64Array of record offsets, shared. */
   offsets: SharedArrayBuffer;
   host: string;

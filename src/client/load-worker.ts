@@ -5,10 +5,10 @@
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import seedrandom from 'seedrandom';
-import { DataFile } from '../format/data-file.ts';
 import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import type { FrameHandler } from '../protocol/rokv/decoder.ts';
 import { Output, type OutputSink, socketSink } from '../protocol/output.ts';
+import { attachLoadData } from './load-data.ts';
 import type { WorkerTask } from './load-types.ts';
 import { Tally, makeMissKeys } from './tally.ts';
 import { type ResponseDecoder, type Wire, rokvWire } from './wire.ts';
@@ -18,7 +18,7 @@ const READ_BUFFER_SIZE = 256 * 1024;
 const PROGRESS_EVERY = 1023; // answers between updates of the shared progress counter
 
 const task = workerData as WorkerTask & { progress: Float64Array; index: number };
-const data = DataFile.fromValidated(task.bytes, task.file);
+const data = attachLoadData(task.file, task.data);
 const offsets = new Float64Array(task.offsets);
 const wire: Wire = task.protocol === 'resp' ? respWire : rokvWire;
 const random = seedrandom.alea(task.seed);

@@ -1,13 +1,12 @@
-// Runs a load test: loads the data file once into shared memory, spreads the
+// Runs a load test: opens the data file once (load-data.ts), spreads the
 // connections over worker threads, starts them together and merges their results
 // (exact: histograms are merged, not averaged).
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import type { DataFile } from '../format/data-file.ts';
-import { loadDataFile } from '../format/load.ts';
 import { runClusterLoad } from './cluster-load.ts';
+import { type DataShare, openLoadData } from './load-data.ts';
 import { type AnswerCounts, HISTOGRAM_OPTIONS, type Example, type LoadTestOptions, type WorkerResult, type WorkerTask } from './load-types.ts';
 
 export interface LatencySummary {
@@ -62,7 +61,7 @@ function summarize(h: hdr.Histogram): LatencySummary {
 }
 
 export async function runLoad(options: LoadTestOptions): Promise<LoadReport> {
-  const data = loadDataFile(options.file, { shared: true });
+  const { data, share } = openLoadData(options.file, options.storage);
   if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 2 });
   const offsetsShared = new SharedArrayBuffer(data.recordCount * Float64Array.BYTES_PER_ELEMENT);
   new Float64Array(offsetsShared).set(data.recordOffsets());
@@ -70,12 +69,12 @@ export async function runLoad(options: LoadTestOptions): Promise<LoadReport> {
   const cpuBefore = process.cpuUsage();
   const parts = options.cluster
     ? [await runClusterLoad(options, options.cluster, data, new Float64Array(offsetsShared))]
-    : await runWorkers(options, threads, data, offsetsShared);
+    : await runWorkers(options, threads, share, offsetsShared);
   const cpu = process.cpuUsage(cpuBefore);
   return assemble(options, threads, parts, cpu);
 }
 
-async function runWorkers(options: LoadTestOptions, threads: number, data: DataFile, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
+async function runWorkers(options: LoadTestOptions, threads: number, share: DataShare, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
   const progress = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
 
   const workers: Worker[] = [];
@@ -88,7 +87,7 @@ async function runWorkers(options: LoadTestOptions, threads: number, data: DataF
     assignedRequests += requests;
     const task: WorkerTask & { progress: Float64Array; index: number } = {
       file: options.file,
-      bytes: data.bytes.buffer as SharedArrayBuffer,
+      data: share,
       offsets: offsetsShared,
       host: options.host,
       port: options.port,

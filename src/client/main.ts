@@ -11,6 +11,7 @@ import { readClusterMap } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { checkOutputFile, writeError } from '../files.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
+import { CLIENT_STORAGE } from './load-data.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
 
@@ -37,6 +38,7 @@ const program = newCommand('client')
   .option('--warmup <n>', 'requests answered before counting starts', parseCount, 0)
   .option('--miss-ratio <r>', 'fraction of requests for absent keys (must be NOT_FOUND)', parseNumberIn(0, 1), 0)
   .option('--seed <seed>', 'random seed for key choice', '1')
+  .addOption(new Option('--storage <tier>', 'how the client holds the data file to check answers: memory (read whole and verified) or mmap (mapped read-only, for files larger than RAM: the client checks the header only and trusts the rest)').choices(CLIENT_STORAGE).default('memory'))
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
   .option('--cluster <map.json>', 'route GETs over a sharded cluster (the file argument is the unsharded data file)')
   .option('--servers <list>', 'with --cluster: host:port (binary protocol) of each server, in the map\'s order (ketama: shard i; slots: each shard\'s primary, then its replicas)', asFlag(parseAddresses))
@@ -62,6 +64,7 @@ program.action((file: string, opts) => runMain('client', async () => {
   const target = opts.duration ? 0 : opts.requests;
   const report = await runLoad({
     file,
+    storage: opts.storage,
     host: opts.host,
     port: opts.port,
     protocol: opts.protocol,
