@@ -2,7 +2,8 @@
 // behaviour, number parsing for flags, one JSON key style, and one way to turn errors
 // into a message and an exit code instead of a stack trace.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.ts';
 
 /** Exit code of a command line that could not be parsed (a bad flag, a missing argument). */
 export const USAGE_EXIT_CODE = 2;
@@ -86,11 +87,20 @@ export function ignoreBrokenOutput(): void {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 }
 
-/** Runs a command's body; errors with an exitCode print one line, others a stack. */
+/**
+ * Runs a command's body; errors with an exitCode print one line, others a stack. A
+ * usage error (UsageError, or a flag parser's error thrown from the body) ends
+ * "; see --help" and exits 2; every other failure at run time exits 1.
+ */
 export async function runMain(program: string, body: () => Promise<void> | void): Promise<void> {
   try {
     await body();
   } catch (error) {
+    if (error instanceof UsageError || error instanceof CommanderError) {
+      process.stderr.write(`${program}: ${error.message.replace(/\.$/, '')}; see --help\n`);
+      process.exitCode = USAGE_EXIT_CODE;
+      return;
+    }
     const code = (error as { exitCode?: number }).exitCode;
     if (typeof code === 'number') {
       process.stderr.write(`${program}: ${(error as Error).message}\n`);

@@ -97,7 +97,7 @@ describe('bin/client ends, non-zero and with the reason, against servers that do
     })));
     closers.push(() => fillers.forEach((s) => s.destroy()));
     const run = await client(['--port', String(port), '--requests', '100', '--connect-timeout', '1']);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^client: cannot connect to 127\.0\.0\.1:\d+: no answer within 1 s$/);
   });
 });

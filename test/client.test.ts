@@ -128,7 +128,7 @@ describe('bin/client', () => {
 
   it('fails clearly when no server listens', () => {
     const dead = runBin('client', [running.file, '--port', '1', '--requests', '10']);
-    expect(dead.status).toBe(2);
+    expect(dead.status).toBe(1);
     expect(dead.stderr).toMatch(/cannot connect to 127\.0\.0\.1:1/);
   });
 });

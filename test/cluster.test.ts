@@ -161,7 +161,7 @@ describe('a sharded cluster', () => {
     const other = path.join(tempDir(), 'other');
     expect(runBin('shard', [source, '--shards', '2', '-o', other]).status).toBe(0);
     const refused = runBin('server', [path.join(other, 'shard-0.data'), '--cluster', path.join(dir, 'cluster.json'), '--port', '0']);
-    expect(refused.status).toBe(2);
+    expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/shard-0\.data does not match shard 0 of cluster/);
     const edited = path.join(other, 'edited.json');
     fs.writeFileSync(edited, fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8').replace('"replicas": 2', '"replicas": 1'));

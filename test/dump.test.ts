@@ -71,12 +71,12 @@ describe('inspect --dump', () => {
   it('refuses a format that cannot carry a record, naming it, before writing anything', () => {
     const file = packRecords([['fine', 'x'], ['also fine', 'y'], [Buffer.from('tab\tkey'), 'z']]);
     const tsv = bin('inspect', [file, '--dump']);
-    expect(tsv.status).toBe(2);
+    expect(tsv.status).toBe(1);
     expect(tsv.stdout.length).toBe(0);
     expect(tsv.stderr.toString()).toMatch(/^inspect: record \d cannot be written as tsv: its key holds a tab; use --format base64 \(any bytes\)\n$/);
     const binary = packRecords([['ok', 'x'], ['bad', Buffer.from([0xff])]]);
     const ndjson = bin('inspect', [binary, '--dump', '--format', 'ndjson']);
-    expect(ndjson.status).toBe(2);
+    expect(ndjson.status).toBe(1);
     expect(ndjson.stdout.length).toBe(0);
     expect(ndjson.stderr.toString()).toMatch(/^inspect: record \d cannot be written as ndjson: its value is not UTF-8 text; use --format base64/);
   });
@@ -84,9 +84,9 @@ describe('inspect --dump', () => {
   it('rejects --format without --dump, an unknown format and --dump with --json, in one line each', () => {
     const file = path.join(ROOT, 'data', 'fixture.data');
     for (const [args, message] of [
-      [['--format', 'tsv'], /^inspect: --format goes with --dump\n$/],
+      [['--format', 'tsv'], /^inspect: --format goes with --dump; see --help\n$/],
       [['--dump', '--format', 'csv'], /^inspect: option '--format <format>' argument 'csv' is invalid\. Allowed choices are tsv, ndjson, base64; see --help\n$/],
-      [['--dump', '--json'], /^inspect: --dump and --json do not go together\n$/],
+      [['--dump', '--json'], /^inspect: --dump and --json do not go together; see --help\n$/],
     ] as const) {
       const run = bin('inspect', [file, ...args]);
       expect(run.stderr.toString()).toMatch(message);

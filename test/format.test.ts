@@ -187,7 +187,7 @@ describe('corrupt files', () => {
     bad[HEADER_SIZE + 10] ^= 1;
     fs.writeFileSync(path.join(dir, 'bad.data'), bad);
     const run = runBin('inspect', [path.join(dir, 'bad.data')]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^inspect: .*bad\.data: records checksum mismatch/);
     const ok = runBin('inspect', [fixtureLike(dir)]);
     expect(ok.status).toBe(0);
@@ -237,7 +237,7 @@ describe('hash flooding', () => {
     bytes.writeUInt32LE(checksum(bytes.subarray(0, H.headerCrc)), H.headerCrc);
     fs.writeFileSync(file, bytes);
     const run = runBin('inspect', [file]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/over the limit of 128/);
   });
 });

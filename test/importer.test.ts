@@ -1,4 +1,4 @@
-// bin/pack: formats, separators, stdin, dedupe, and every input error (exit 2, a
+// bin/pack: formats, separators, stdin, dedupe, and every input error (exit 1, a
 // message with the line number, no output file left behind); NDJSON is text (bytes
 // that are not UTF-8 are refused, pointing to --base64); lines under any chunking.
 
@@ -19,8 +19,8 @@ function pack(name: string, content: string | Buffer, extra: string[] = []) {
   return { run, output, dir };
 }
 
-function expectFailure(result: ReturnType<typeof pack>, message: RegExp) {
-  expect(result.run.status).toBe(2);
+function expectFailure(result: ReturnType<typeof pack>, message: RegExp, status = 1) {
+  expect(result.run.status).toBe(status);
   expect(result.run.stderr.trim()).toMatch(message);
   expect(result.run.stderr.trim().split('\n')).toHaveLength(1);
   expect(fs.readdirSync(result.dir)).toEqual([path.basename(fs.readdirSync(result.dir).find((f) => !f.endsWith('.data')) ?? '')]);
@@ -99,7 +99,7 @@ describe('pack: errors', () => {
     expectFailure(pack('in.tsv', 'a\t1\nb\t2\n\nb\t3\n'), /duplicate key "b" on lines 2 and 4/);
   });
   it('an unknown extension without --format', () => {
-    expectFailure(pack('in.csv', 'a,1\n'), /cannot tell the format/);
+    expectFailure(pack('in.csv', 'a,1\n'), /cannot tell the format/, 2);
   });
   it('a bad flag value', () => {
     const run = runBin('pack', ['x.tsv', '-o', 'y.data', '--sep', 'ab']);
@@ -108,7 +108,7 @@ describe('pack: errors', () => {
   });
   it('a missing input file', () => {
     const run = runBin('pack', ['/nonexistent/in.tsv', '-o', path.join(tempDir(), 'o.data')]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/cannot open \/nonexistent\/in\.tsv/);
   });
   it('an existing output file is left as it was when the import fails', () => {
@@ -117,7 +117,7 @@ describe('pack: errors', () => {
     const before = fs.readFileSync(output);
     fs.writeFileSync(path.join(dir, 'bad.tsv'), 'a\t1\nbad\n');
     const run = runBin('pack', [path.join(dir, 'bad.tsv'), '-o', output]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(fs.readFileSync(output).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['bad.tsv', 'in.tsv', 'out.data']);
   });
@@ -129,7 +129,7 @@ describe('NDJSON is text', () => {
     const input = path.join(dir, 'in.ndjson');
     fs.writeFileSync(input, Buffer.concat([Buffer.from('{"key":"ok","value":"1"}\n{"key":"a'), Buffer.from([0xff]), Buffer.from('b","value":"x"}\n')]));
     const run = runBin('pack', [input, '-o', path.join(dir, 'out.data')]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(`pack: ${input}:2: not valid UTF-8 (byte 0xff at column 10); binary keys and values need --base64`);
     expect(fs.readdirSync(dir)).toEqual(['in.ndjson']);
   });
@@ -139,7 +139,7 @@ describe('NDJSON is text', () => {
     const input = path.join(dir, 'in.ndjson');
     fs.writeFileSync(input, '{"key":"\\ud800","value":"1"}\n{"key":"\\udfff","value":"2"}\n');
     const run = runBin('pack', [input, '-o', path.join(dir, 'out.data'), '--dedupe', 'last']);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/in\.ndjson:1: "key" holds a lone UTF-16 surrogate .*--base64/);
   });
 

@@ -31,7 +31,7 @@ describe('output paths', () => {
       const [bin, ...rest] = args(dir);
       const before = fs.readFileSync(input);
       const run = runBin(bin, rest);
-      expect(run.status).toBe(2);
+      expect(run.status).toBe(1);
       expect(run.stderr.trim()).toMatch(error);
       expect(run.stderr).not.toMatch(/internal error|    at /);
       expect(fs.readFileSync(input).equals(before)).toBe(true);
@@ -47,7 +47,7 @@ describe('output paths', () => {
       const big = path.join(dir, 'big.tsv');
       fs.writeFileSync(big, Array.from({ length: 20_000 }, (_, i) => `key-${i}\t${'v'.repeat(40)}\n`).join(''));
       const run = runBin('pack', [big, '-o', path.join(small, 'x.data')]);
-      expect(run.status).toBe(2);
+      expect(run.status).toBe(1);
       expect(run.stderr.trim()).toBe(`pack: cannot write ${path.join(small, 'x.data')}: no space left on device`);
       expect(fs.readdirSync(small)).toEqual([]);
     } finally {
@@ -62,13 +62,13 @@ describe('output paths', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]);
     try {
       const run = runBin('pack', [path.join(ROOT, 'data', 'fixture.tsv'), '-o', path.join(ro, 'x.data')]);
-      expect(run.status).toBe(2);
+      expect(run.status).toBe(1);
       expect(run.stderr.trim()).toBe(`pack: cannot write ${path.join(ro, 'x.data')}: folder ${ro} is not writable (read-only file system)`);
     } finally {
       execFileSync('umount', [ro]);
     }
     const generated = runTool('tools/generate.ts', ['--count', '10', '-o', path.join(dir, 'nope', 'x.data')]);
-    expect(generated.status).toBe(2);
+    expect(generated.status).toBe(1);
     expect(generated.stderr.trim()).toBe(`generate: cannot write ${path.join(dir, 'nope', 'x.data')}: folder ${path.join(dir, 'nope')} does not exist`);
   });
 
@@ -85,7 +85,7 @@ describe('output paths', () => {
     await sleep(700);
     fs.rmSync(path.dirname(report), { recursive: true }); // the folder vanishes during the run
     const code = await new Promise((r) => child.once('exit', r));
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(JSON.parse(stdout).requests).toBeGreaterThan(0);
     expect(stderr.trim()).toBe(`client: cannot write ${report}: no such file or folder`);
     expect(await server.stop()).toBe(0);
@@ -130,7 +130,7 @@ describe('signals and FIFOs', () => {
     expect(fs.readdirSync(dir)).toEqual(['fifo']);
     for (const bin of ['inspect', 'server']) {
       const run = runBin(bin, [fifo]);
-      expect(run.status).toBe(2);
+      expect(run.status).toBe(1);
       expect(run.stderr.trim()).toBe(`${bin}: ${fifo}: not a regular file (a FIFO: pipe it through standard input instead)`);
     }
   });

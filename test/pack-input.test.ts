@@ -22,11 +22,11 @@ function pack(name: string, content: string | Buffer, extra: string[] = []) {
   return { run, input, output, dir };
 }
 
-/** Exit 2, exactly one line on stderr matching `message`, and no output file left. */
+/** Exit 1 (a failure at run time), exactly one line on stderr matching `message`, and no output file left. */
 function expectRefused(result: ReturnType<typeof pack>, message: RegExp): void {
   expect(result.run.stderr.trim().split('\n'), result.run.stderr).toHaveLength(1);
   expect(result.run.stderr.trim()).toMatch(message);
-  expect(result.run.status).toBe(2);
+  expect(result.run.status).toBe(1);
   expect(fs.readdirSync(result.dir)).toEqual([path.basename(result.input)]);
 }
 
@@ -56,7 +56,7 @@ describe('pack: line endings', () => {
     expectRefused(pack('in.ndjson', '{"key":"a","value":"1"}\r{"key":"b","value":"2"}\r'), CR_ONLY);
     const dir = tempDir();
     const run = runBin('pack', ['-', '-o', path.join(dir, 'out.data')], 'a\t1\rb\t2\r');
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^pack: stdin:1: input uses CR-only line endings \(old Mac\)/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
@@ -110,7 +110,7 @@ describe('inspect --dump --format tsv and a CR on the first line', () => {
     const tsv = runBin('inspect', [file, '--dump']);
     expect(tsv.stdout).toBe('');
     expect(tsv.stderr.trim()).toMatch(/^inspect: record 1 cannot be written as tsv: it holds a carriage return, which pack takes on the first line for CR-only line endings; use --format base64 \(any bytes\)$/);
-    expect(tsv.status).toBe(2);
+    expect(tsv.status).toBe(1);
     const base64 = runBin('inspect', [file, '--dump', '--format', 'base64']);
     expect(base64.status).toBe(0);
     const again = path.join(tempDir(), 'again.data');

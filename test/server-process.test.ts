@@ -94,7 +94,7 @@ describe('signals and flags', () => {
 describe('refusing to start', () => {
   it('refuses to start on a missing file, a corrupt file, a port in use, a bad flag', async () => {
     const missing = runBin('server', ['/nonexistent.data']);
-    expect(missing.status).toBe(2);
+    expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^server: cannot open \/nonexistent\.data: ENOENT/);
     const dir = tempDir();
     const bad = path.join(dir, 'bad.data');

@@ -62,7 +62,7 @@ function summarize(h: hdr.Histogram): LatencySummary {
 
 export async function runLoad(options: LoadTestOptions): Promise<LoadReport> {
   const { data, share } = openLoadData(options.file, options.storage);
-  if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 2 });
+  if (data.recordCount === 0) throw Object.assign(new Error(`${options.file} has no records to ask for`), { exitCode: 1 });
   const offsetsShared = new SharedArrayBuffer(data.recordCount * Float64Array.BYTES_PER_ELEMENT);
   new Float64Array(offsetsShared).set(data.recordOffsets());
   const threads = options.cluster ? 1 : Math.max(1, Math.min(options.threads, options.clients));
@@ -113,7 +113,7 @@ async function runWorkers(options: LoadTestOptions, threads: number, share: Data
       worker.on('message', (message: { type: string; result?: WorkerResult; message?: string }) => {
         if (message.type === 'ready') markReady();
         else if (message.type === 'result') resolve(message.result as WorkerResult);
-        else if (message.type === 'failed') reject(Object.assign(new Error(message.message), { exitCode: 2 }));
+        else if (message.type === 'failed') reject(Object.assign(new Error(message.message), { exitCode: 1 }));
       });
       worker.on('error', reject);
       worker.on('exit', (code) => reject(new Error(`load thread ${i} exited (${code}) without a result`)));

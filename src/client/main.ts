@@ -8,7 +8,7 @@ import { Option } from 'commander';
 import { parseAddresses } from '../addresses.ts';
 import { asFlag, jsonLine, newCommand, parseCount, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { readClusterMap } from '../cluster/map.ts';
-import { InputError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { checkOutputFile, writeError } from '../files.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { CLIENT_STORAGE } from './load-data.ts';
@@ -49,8 +49,8 @@ const program = newCommand('client')
   .addOption(new Option('--report <file.html>').hideHelp());
 
 program.action((file: string, opts) => runMain('client', async () => {
-  if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new InputError('--cluster and --servers go together');
-  if (opts.cluster && opts.protocol !== 'rokv') throw new InputError('--cluster speaks the rokv protocol only');
+  if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new UsageError('--cluster and --servers go together');
+  if (opts.cluster && opts.protocol !== 'rokv') throw new UsageError('--cluster speaks the rokv protocol only');
   const reportFile: string | undefined = opts.output ?? opts.report;
   if (reportFile) checkOutputFile(reportFile, [file]);
   // Ctrl-C: stop sending, report what was answered, exit 130; a second Ctrl-C exits at once.

@@ -4,7 +4,7 @@
 
 import { Option } from 'commander';
 import { jsonLine, newCommand, runMain } from '../cli.ts';
-import { InputError } from '../errors.ts';
+import { InputError, UsageError } from '../errors.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { RECORD_HEADER_SIZE } from '../format/layout.ts';
 import { loadDataFile } from '../format/load.ts';
@@ -18,8 +18,8 @@ const program = newCommand('inspect')
   .addOption(new Option('--format <format>', 'with --dump: tsv (key<TAB>value), ndjson (text) or base64 (ndjson of base64 strings, any bytes: pack --base64)').choices(DUMP_FORMATS));
 
 program.action((file: string, opts) => runMain('inspect', async () => {
-  if (opts.format && !opts.dump) throw new InputError('--format goes with --dump');
-  if (opts.dump && opts.json) throw new InputError('--dump and --json do not go together');
+  if (opts.format && !opts.dump) throw new UsageError('--format goes with --dump');
+  if (opts.dump && opts.json) throw new UsageError('--dump and --json do not go together');
   const started = performance.now();
   const data = loadDataFile(file);
   if (opts.dump) return dump(data, opts.format ?? 'tsv');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { newCommand, runMain } from '../cli.ts';
-import { InputError } from '../errors.ts';
+import { InputError, UsageError } from '../errors.ts';
 import { checkOutputFile, reasonOf } from '../files.ts';
 import { cleanupOnSignal } from '../signals.ts';
 import { recordProblem } from '../format/layout.ts';
@@ -56,9 +56,9 @@ const program = newCommand('pack')
 
 program.action((input: string, opts) => runMain('pack', async () => {
   const format: 'tsv' | 'ndjson' | undefined = opts.format ?? (input === '-' ? 'tsv' : FORMAT_BY_EXTENSION[path.extname(input).toLowerCase()]);
-  if (!format) throw new InputError(`cannot tell the format of ${input} from its extension; give --format tsv or --format ndjson`);
-  if (opts.sep !== undefined && format !== 'tsv') throw new InputError('--sep applies to tsv input only');
-  if (opts.base64 && format !== 'ndjson') throw new InputError('--base64 applies to ndjson input only');
+  if (!format) throw new UsageError(`cannot tell the format of ${input} from its extension; give --format tsv or --format ndjson`);
+  if (opts.sep !== undefined && format !== 'tsv') throw new UsageError('--sep applies to tsv input only');
+  if (opts.base64 && format !== 'ndjson') throw new UsageError('--base64 applies to ndjson input only');
   const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? TAB) : ndjsonParser(Boolean(opts.base64));
   if (input !== '-' && !fs.existsSync(input)) throw new InputError(`cannot open ${input}: no such file`);
   checkOutputFile(opts.output, [input]);

@@ -10,7 +10,7 @@ import { prepareServerProcess } from './process-setup.ts';
 import { asFlag, ignoreBrokenOutput, newCommand, parseIntIn, parseNumberIn, runMain } from '../cli.ts';
 import { type NodeAddress, formatAddress, parseAddress } from '../addresses.ts';
 import type { ShardRole } from '../cluster/map.ts';
-import { InputError } from '../errors.ts';
+import { InputError, UsageError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { type DataVersion, Service, type ServiceOptions, newVersion } from '../service/service.ts';
@@ -113,9 +113,9 @@ program.action((file: string, opts) => runMain('server', async () => {
   prepareServerProcess(tier === 'disk' ? Math.min(1024, opts.diskReads * opts.workers) : undefined);
   ignoreBrokenOutput();
   const started = performance.now();
-  if (opts.clusterNode && !opts.cluster) throw new InputError('--cluster-node goes with --cluster');
-  if (opts.metricsHost !== undefined && opts.metricsPort === undefined) throw new InputError('--metrics-host goes with --metrics-port');
-  if (opts.verify && tier !== 'memory') throw new InputError('--verify goes with --storage memory (the mmap and disk tiers find every record through the index while verifying)');
+  if (opts.clusterNode && !opts.cluster) throw new UsageError('--cluster-node goes with --cluster');
+  if (opts.metricsHost !== undefined && opts.metricsPort === undefined) throw new UsageError('--metrics-host goes with --metrics-port');
+  if (opts.verify && tier !== 'memory') throw new UsageError('--verify goes with --storage memory (the mmap and disk tiers find every record through the index while verifying)');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
   const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
   // `let`, dropped after the listening line: this function stays suspended while the

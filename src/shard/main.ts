@@ -11,7 +11,7 @@ import { asFlag, jsonLine, newCommand, parseIntIn, runMain } from '../cli.ts';
 import { CLUSTER_MAP_VERSION, type ClusterMap, MAX_REPLICAS, MAX_SHARDS, type PlacementKind, mapId, newPlacement } from '../cluster/map.ts';
 import { nutcrackerConfig } from '../cluster/nutcracker.ts';
 import { splitSlots } from '../cluster/slots.ts';
-import { InputError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { makeFolder, writeFileAtomic } from '../files.ts';
 import { loadDataFile } from '../format/load.ts';
 import { PackWriter } from '../format/writer.ts';
@@ -37,16 +37,16 @@ program.action((file: string, opts) => runMain('shard', async () => {
   const shards: number = opts.shards;
   const replicas: number = opts.replicas;
   const nodes: NodeAddress[] = opts.nodes ?? [];
-  if (kind === 'ketama' && replicas > shards) throw new InputError(`--replicas ${replicas} is more than --shards ${shards}: a ketama copy goes to a distinct shard`);
-  if (kind === 'slots' && nodes.length === 0) throw new InputError(`--slots needs --nodes: the ${shards * replicas} servers' host:port (clients are redirected to them)`);
+  if (kind === 'ketama' && replicas > shards) throw new UsageError(`--replicas ${replicas} is more than --shards ${shards}: a ketama copy goes to a distinct shard`);
+  if (kind === 'slots' && nodes.length === 0) throw new UsageError(`--slots needs --nodes: the ${shards * replicas} servers' host:port (clients are redirected to them)`);
   const wanted = kind === 'ketama' ? shards : shards * replicas;
   if (opts.nodes && nodes.length !== wanted) {
-    throw new InputError(`--nodes lists ${nodes.length} servers; ${kind === 'ketama' ? `--ketama needs one per shard: ${wanted}` : `--slots needs shards × replicas = ${wanted}`}`);
+    throw new UsageError(`--nodes lists ${nodes.length} servers; ${kind === 'ketama' ? `--ketama needs one per shard: ${wanted}` : `--slots needs shards × replicas = ${wanted}`}`);
   }
   const duplicate = nodes.map(formatAddress).find((a, i, all) => all.indexOf(a) !== i);
-  if (duplicate) throw new InputError(`--nodes lists ${duplicate} twice`);
-  if (opts.proxyListen && kind !== 'ketama') throw new InputError('--proxy-listen is for --ketama (twemproxy) clusters');
-  if (opts.proxyListen && nodes.length === 0) throw new InputError('--proxy-listen needs --nodes: nutcracker.yml lists the servers');
+  if (duplicate) throw new UsageError(`--nodes lists ${duplicate} twice`);
+  if (opts.proxyListen && kind !== 'ketama') throw new UsageError('--proxy-listen is for --ketama (twemproxy) clusters');
+  if (opts.proxyListen && nodes.length === 0) throw new UsageError('--proxy-listen needs --nodes: nutcracker.yml lists the servers');
 
   const data = loadDataFile(file);
   const out: string = opts.output ?? opts.out ?? `${file.replace(/\.data$/, '')}.shards`;
