@@ -2,11 +2,11 @@
 // arrives while paused is held and decoded on resume), stopping for good, and the
 // buffer of an unfinished request, charged to a byte budget (refused: stop, and tell).
 
-import { type Budget, UNLIMITED } from './budget.ts';
+import { type Budget, type BudgetHolder, UNLIMITED } from './budget.ts';
 
 const EMPTY = Buffer.alloc(0);
 
-export abstract class HeldInput {
+export abstract class HeldInput implements BudgetHolder {
   paused = false;
   protected stopped = false;
   /** Input not yet decoded because the decoder was paused. */
@@ -57,16 +57,34 @@ export abstract class HeldInput {
     if (pos < chunk.length) this.held = chunk.subarray(pos);
   }
 
-  /** Swaps the partial buffer, moving its charge; false (decoder stopped) if the budget refused. */
+  /**
+   * Swaps the partial buffer, moving its charge. When the budget is full, the decoder
+   * holding the most pays first (it is evicted) if it holds more than this one asks;
+   * false (this decoder stopped) if the budget still refuses.
+   */
   protected setPartial(buffer: Buffer | null): boolean {
     const size = buffer === null ? 0 : buffer.length;
-    if (!this.budget.recharge(this.charged, size)) {
+    const budget = this.budget;
+    if (!budget.rechargeOrEvict(this, this.charged, size)) {
       this.stop();
       this.onRefused();
       return false;
     }
     this.charged = size;
     this.partial = buffer;
+    budget.note(this, size);
     return true;
+  }
+
+  /**
+   * Evicted by another decoder of the loop that needed the budget: stops for good and
+   * gives the charge back now; tells its session (which answers an error and closes)
+   * on the next turn, since this runs while another connection's replies are being
+   * written into the loop's shared batch buffer.
+   */
+  evict(): void {
+    if (this.stopped) return;
+    this.stop();
+    setImmediate(this.onRefused);
   }
 }

@@ -385,7 +385,7 @@ export class RespRequestDecoder extends HeldInput {
     const size = Math.max(args.capacity + 1, Math.min(args.capacity * 2, this.argc > 0 ? this.argc : Infinity));
     if (size > KEEP_ARGS) {
       const bytes = size * 8;
-      if (!this.budgetOf.recharge(this.argsCharged, bytes)) {
+      if (!this.budgetOf.rechargeOrEvict(this, this.argsCharged, bytes)) {
         this.stop();
         this.handler.onBufferLimit?.();
         return false;

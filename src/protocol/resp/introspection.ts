@@ -161,11 +161,11 @@ export function commandInfo(s: CommandContext, a: ArgList | null, commands: Comm
     return;
   }
   s.w.array(a.count - 2);
-  for (let i = 2; i < a.count; i++) {
-    const c = commands.get(a.lower(i));
+  s.forEachArg(a, 2, (args, i) => {
+    const c = commands.get(args.lower(i));
     if (c) writeCommandEntry(s, c);
     else s.w.nil();
-  }
+  });
 }
 
 function writeDocs(s: CommandContext, c: CommandSpec): void {
@@ -192,17 +192,24 @@ function writeDocs(s: CommandContext, c: CommandSpec): void {
 
 /** COMMAND DOCS [name ...]: a map of name to its docs; unknown names are left out, as in Redis. */
 export function commandDocs(s: CommandContext, a: ArgList, commands: Commands): void {
-  const chosen: CommandSpec[] = [];
-  if (a.count === 2) chosen.push(...commands.values());
-  for (let i = 2; i < a.count; i++) {
-    const c = commands.get(a.lower(i));
-    if (c) chosen.push(c);
+  if (a.count === 2) {
+    s.w.map(commands.size);
+    for (const c of commands.values()) {
+      s.w.bulkText(c.name);
+      writeDocs(s, c);
+    }
+    return;
   }
-  s.w.map(chosen.length);
-  for (const c of chosen) {
+  let known = 0;
+  for (let i = 2; i < a.count; i++) if (commands.has(a.lower(i))) known++;
+  s.w.map(known);
+  // One entry per name asked, as output room allows: a name may be asked 100,000 times.
+  s.forEachArg(a, 2, (args, i) => {
+    const c = commands.get(args.lower(i));
+    if (c === undefined) return;
     s.w.bulkText(c.name);
     writeDocs(s, c);
-  }
+  });
 }
 
 /** COMMAND COUNT. */
