@@ -5,6 +5,7 @@
 // everything outstanding and closes the connection.
 
 import net from 'node:net';
+import { formatAddress } from '../addresses.ts';
 import {
   DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_REQUEST_PAYLOAD, MAX_RESPONSE_PAYLOAD, OP_GET, OP_INFO, OP_PING,
   STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK,
@@ -227,7 +228,7 @@ export class RokvConnection implements FrameHandler {
 export function connect(options: ConnectOptions = {}): Promise<RokvConnection> {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
-  const label = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const label = formatAddress({ host, port });
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });

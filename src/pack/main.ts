@@ -12,7 +12,7 @@ import { cleanupOnSignal } from '../signals.ts';
 import { recordProblem } from '../format/layout.ts';
 import { PackWriter, describeKey } from '../format/writer.ts';
 import { LineEndingError, readLines, refuseCrOnlyEndings } from './lines.ts';
-import { type LineParser, type Record as ParsedRecord, TAB, ndjsonParser, separatedParser } from './records.ts';
+import { type LineParser, type ParsedRecord, TAB, ndjsonParser, separatedParser } from './records.ts';
 
 const FORMAT_BY_EXTENSION: { [ext: string]: 'tsv' | 'ndjson' } = {
   '.tsv': 'tsv', '.txt': 'tsv', '.ndjson': 'ndjson', '.jsonl': 'ndjson',

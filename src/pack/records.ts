@@ -11,12 +11,12 @@ import { InputError } from '../errors.ts';
 export const TAB = 0x09;
 const BINARY_HINT = 'binary keys and values need --base64';
 
-export interface Record {
+export interface ParsedRecord {
   key: Buffer;
   value: Buffer;
 }
 
-export type LineParser = (line: Buffer) => Record;
+export type LineParser = (line: Buffer) => ParsedRecord;
 
 export function separatedParser(separator: number): LineParser {
   const shown = separator === TAB ? 'tab' : JSON.stringify(String.fromCharCode(separator));
