@@ -111,7 +111,7 @@ export function checkRegularFile(file: string): void {
   try {
     stat = fs.statSync(file);
   } catch (error) {
-    throw new InputError(`cannot open ${file}: ${(error as NodeJS.ErrnoException).code ?? reasonOf(error)}`);
+    throw new InputError(`cannot open ${file}: ${reasonOf(error)}`);
   }
   if (!stat.isFile()) throw new InputError(`${file}: not a regular file${stat.isFIFO() ? ' (a FIFO: pipe it through standard input instead)' : stat.isDirectory() ? ' (a folder)' : ''}`);
 }

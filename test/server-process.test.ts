@@ -95,7 +95,7 @@ describe('refusing to start', () => {
   it('refuses to start on a missing file, a corrupt file, a port in use, a bad flag', async () => {
     const missing = runBin('server', ['/nonexistent.data']);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/^server: cannot open \/nonexistent\.data: ENOENT/);
+    expect(missing.stderr).toMatch(/^server: cannot open \/nonexistent\.data: no such file or folder$/m);
     const dir = tempDir();
     const bad = path.join(dir, 'bad.data');
     fs.writeFileSync(bad, fs.readFileSync(file).subarray(0, 1000));

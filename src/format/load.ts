@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { FormatError } from '../errors.ts';
-import { checkRegularFile, readFully } from '../files.ts';
+import { checkRegularFile, readFully, reasonOf } from '../files.ts';
 import { DataFile } from './data-file.ts';
 
 export interface LoadOptions {
@@ -22,7 +22,7 @@ function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
   try {
     fd = fs.openSync(file, 'r');
   } catch (error) {
-    throw new FormatError(`cannot open ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new FormatError(`cannot open ${file}: ${reasonOf(error)}`);
   }
   try {
     const stat = fs.fstatSync(fd);

@@ -60,7 +60,13 @@ program.action((input: string, opts) => runMain('pack', async () => {
   if (opts.sep !== undefined && format !== 'tsv') throw new UsageError('--sep applies to tsv input only');
   if (opts.base64 && format !== 'ndjson') throw new UsageError('--base64 applies to ndjson input only');
   const parse: LineParser = format === 'tsv' ? separatedParser(opts.sep ?? TAB) : ndjsonParser(Boolean(opts.base64));
-  if (input !== '-' && !fs.existsSync(input)) throw new InputError(`cannot open ${input}: no such file`);
+  if (input !== '-') {
+    try {
+      fs.accessSync(input, fs.constants.R_OK);
+    } catch (error) {
+      throw new InputError(`cannot open ${input}: ${reasonOf(error)}`);
+    }
+  }
   checkOutputFile(opts.output, [input]);
 
   const lines = new LineNumbers();

@@ -49,9 +49,10 @@ interface Serving {
   close(): Promise<void>;
 }
 
-function listenError(host: string, ports: number[], code: string | undefined, message: string): InputError {
+/** "cannot listen on HOST:PORT: reason", naming the one port that failed when the error says which. */
+function listenError(host: string, ports: number[], code: string | undefined, message: string, failed?: number): InputError {
   const reason = code === 'EADDRINUSE' ? 'address in use' : code === 'EACCES' ? 'permission denied' : message;
-  return new InputError(`cannot listen on ${host}:${ports.join(' and ')}: ${reason}`);
+  return new InputError(`cannot listen on ${host}:${failed || ports.join(' and ')}: ${reason}`);
 }
 
 function askedPorts(settings: ServeSettings): number[] {
@@ -68,7 +69,7 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
     };
     return { ports, stats: service.stats, versions, close: () => server.close() };
   } catch (error) {
-    throw listenError(settings.host, askedPorts(settings), (error as NodeJS.ErrnoException).code, (error as Error).message);
+    throw listenError(settings.host, askedPorts(settings), (error as NodeJS.ErrnoException).code, (error as Error).message, (error as { port?: number }).port);
   }
 }
 
@@ -76,7 +77,7 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
 async function serveOnWorkers(file: VersionFile, serviceOptions: ServiceOptions, peers: SharedArrayBuffer | null, settings: ServeSettings, leases: FileLeases, onGiveUp: () => void): Promise<Serving & { pool: WorkerPool }> {
   const pool = new WorkerPool(file, serviceOptions, peers, settings, leases, (line) => process.stderr.write(`${line}\n`), onGiveUp);
   const ports = await pool.start().catch((error) => {
-    throw listenError(settings.host, askedPorts(settings), error.code, error.message);
+    throw listenError(settings.host, askedPorts(settings), error.code, error.message, error.port);
   });
   const versions: VersionSink = {
     swap: (newFile, version, role) => pool.swap(newFile, version, role),

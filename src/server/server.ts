@@ -90,7 +90,8 @@ export class RokvServer {
         });
       }).catch((error) => {
         for (const other of this.listeners) if (other.listening) other.close();
-        throw error;
+        // The port that failed, for the message: "cannot listen on HOST:PORT".
+        throw Object.assign(error, { port: this.options.endpoints[i].port });
       }));
     }
     this.service.start();

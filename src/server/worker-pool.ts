@@ -22,7 +22,7 @@ export const RESTART_WINDOW_MS = 60_000;
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js';
 
 /** What a worker reports once it listens, or why it could not. */
-type Started = { type: 'listening'; ports: number[] } | { type: 'failed'; code?: string; message: string };
+type Started = { type: 'listening'; ports: number[] } | { type: 'failed'; code?: string; port?: number; message: string };
 
 /** The data a starting worker serves: the version being served now. */
 interface Current {
@@ -163,7 +163,7 @@ export class WorkerPool {
       started = (m) => {
         started = null;
         if (m.type === 'listening') resolve(m.ports);
-        else reject(Object.assign(new Error(m.message), { code: m.code }));
+        else reject(Object.assign(new Error(m.message), { code: m.code, port: m.port }));
       };
       worker.once('exit', () => reject(failure ?? new Error('the event loop exited before listening')));
     });

@@ -44,7 +44,7 @@ try {
   const ports = await server.listen();
   parentPort?.postMessage({ type: 'listening', ports });
 } catch (error) {
-  parentPort?.postMessage({ type: 'failed', code: (error as NodeJS.ErrnoException).code, message: (error as Error).message });
+  parentPort?.postMessage({ type: 'failed', code: (error as NodeJS.ErrnoException).code, port: (error as { port?: number }).port, message: (error as Error).message });
   process.exit(1);
 }
 

@@ -12,7 +12,7 @@ import { FormatError } from '../errors.ts';
 import { type HeaderSummary, checkPadding, parseHeader } from '../format/header.ts';
 import { HEADER_SIZE, SLOT_SIZE } from '../format/layout.ts';
 import { type KeyVisitor, RecordsCheck } from '../format/records-check.ts';
-import { checkRegularFile, readFully } from '../files.ts';
+import { checkRegularFile, readFully, reasonOf } from '../files.ts';
 
 /** The records section is read in chunks of this size (sequential reads). */
 export const VERIFY_CHUNK = 8 * 2 ** 20;
@@ -67,7 +67,7 @@ export function openDataFile(file: string): { fd: number; size: number } {
   try {
     fd = fs.openSync(file, 'r');
   } catch (error) {
-    throw new FormatError(`cannot open ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new FormatError(`cannot open ${file}: ${reasonOf(error)}`);
   }
   const stat = fs.fstatSync(fd);
   if (!stat.isFile()) {
