@@ -355,10 +355,13 @@ export class FetchedRecords implements Records {
   readonly bytes: Buffer;
   readonly recordCount: number;
   readonly slotCount: number;
+  /** The version fetched from (SCAN's cursors name it). */
+  readonly header: HeaderSummary;
   private readonly handles: number[] = [];
   private readonly wants: Want[] = [];
 
   constructor(store: DiskRecords, jobs: Job[]) {
+    this.header = store.header;
     this.recordCount = store.recordCount;
     this.slotCount = store.slotCount;
     let total = 0;
