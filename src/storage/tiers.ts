@@ -70,9 +70,13 @@ export function openVersion(file: string, tier: StorageTier, options: OpenOption
 export function verifyOpened(opened: { fd: number; size: number }, file: string, tier: StorageTier, options: OpenOptions = {}): VersionFile {
   const { fd, size } = opened;
   if (tier === 'memory') return readWhole(fd, size, file, options);
-  const verified = verifyFile(fd, size, file, { shared: tier === 'disk' && options.shared, onHeader: options.onHeader });
-  const shared = tier === 'disk' ? toShared(verified.index) : null;
-  return { tier, source: file, fd, size, header: verified.header, shared };
+  // disk: the index is read straight into the shared memory it is served from (no second copy).
+  const verified = verifyFile(fd, size, file, { shared: tier === 'disk', onHeader: options.onHeader });
+  if (tier === 'mmap') {
+    (verified.index.buffer as ArrayBuffer).transfer(0); // the mapping serves the index: free the copy now, not at some later GC
+    return { tier, source: file, fd, size, header: verified.header, shared: null };
+  }
+  return { tier, source: file, fd, size, header: verified.header, shared: verified.index.buffer as SharedArrayBuffer };
 }
 
 /**
@@ -94,13 +98,6 @@ function readWhole(fd: number, size: number, file: string, options: OpenOptions)
   return { tier: 'memory', source: file, fd: -1, size, header: data.header, shared };
 }
 
-function toShared(buf: Buffer): SharedArrayBuffer {
-  // byteLength, not length: see files.ts IO_CHUNK on V8's miscompiled length past 2 GiB.
-  if (buf.buffer instanceof SharedArrayBuffer && buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
-  const shared = new SharedArrayBuffer(buf.byteLength);
-  Buffer.from(shared).set(buf);
-  return shared;
-}
 
 /** What one event loop serves of a version: synchronous records, or the disk tier's. */
 export interface Served {
