@@ -24,6 +24,8 @@ export const STACK: readonly { floor: string; paths: readonly string[] }[] = [
   { floor: 'cluster placement', paths: ['cluster/'] },
   { floor: 'pack', paths: ['pack/'] },
   { floor: 'service', paths: ['service/'] },
+  // Who may read: users, passwords, ACL files (no protocol: both fronts use it).
+  { floor: 'auth', paths: ['auth/'] },
   { floor: 'protocol', paths: ['protocol/'] },
   { floor: 'server', paths: ['server/'] },
   { floor: 'client', paths: ['client/'] },

@@ -21,6 +21,7 @@ import { DataVersions, type VersionSink } from './versions.ts';
 import { DEFAULT_MAX_READS } from '../storage/disk.ts';
 import { STORAGE_TIERS, type StorageTier, type VersionFile } from '../storage/tiers.ts';
 import { FileLeases } from './leases.ts';
+import { REQUIREPASS_ENV, authFromFlags } from './auth-flags.ts';
 import { openChecked } from './open-version.ts';
 import { PeerProbe } from './peer-probe.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -104,6 +105,9 @@ const program = newCommand('server')
   .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag(parseAddress))
   .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz over HTTP on this port (0 = any free port)', parseIntIn(0, 65_535))
   .option('--metrics-host <host>', 'address of the metrics listener (default: --host)', parseHost)
+  .option('--requirepass <password>', `RESP clients must authenticate (AUTH) as the default user with this password (visible in ps: prefer --requirepass-file or ${REQUIREPASS_ENV} in the environment)`)
+  .option('--requirepass-file <file>', 'the default user\'s password is this file\'s content (less a final line end)')
+  .option('--aclfile <file>', 'users, their passwords and key patterns, in Redis\'s ACL file syntax (docs/RESP.md, Users)')
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
@@ -119,6 +123,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   if (opts.verify && tier !== 'memory') throw new UsageError('--verify goes with --storage memory (the mmap and disk tiers find every record through the index while verifying)');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
   const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
+  const auth = authFromFlags(opts); // before loading: a bad ACL file is refused at once
   // `let`, dropped after the listening line: this function stays suspended while the
   // server runs, and a first version held here would outlive every hot swap.
   let first: VersionFile | null = null;
@@ -140,6 +145,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     maxPartialBytes: opts.maxPartialMb * MIB,
     shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
+    auth,
   };
   const initial: DataVersion = newVersion(first.header, null);
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial, maxReads: opts.diskReads };

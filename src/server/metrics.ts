@@ -12,7 +12,7 @@ import { RESP_COMMAND_NAMES } from '../protocol/resp/command-numbers.ts';
 import { ROKV_COMMAND_NAMES } from '../protocol/rokv/session.ts';
 import type { DataVersion } from '../service/service.ts';
 import {
-  ACCEPTED, BYTES_IN, BYTES_OUT, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, OUTCOMES, PARTIAL_BYTES,
+  ACCEPTED, AUTH_FAILURES, BYTES_IN, BYTES_OUT, DENIED_KEYS, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, OUTCOMES, PARTIAL_BYTES,
   PROTOCOLS, REJECTED, Stats, UNSENT_BYTES, requestField,
 } from '../service/stats.ts';
 import { ROKV_VERSION } from '../service/version.ts';
@@ -81,6 +81,8 @@ export function serverMetrics(source: MetricsSource): Registry {
   counter(registry, 'rokv_keyspace_hits_total', 'Keys looked up and found (GET, MGET, EXISTS, ...).', () => s.total(HITS));
   counter(registry, 'rokv_keyspace_misses_total', 'Keys looked up and not found.', () => s.total(MISSES));
   counter(registry, 'rokv_errors_total', 'Error replies sent.', () => s.total(ERRORS));
+  counter(registry, 'rokv_auth_failures_total', 'Authentications refused: wrong password, unknown or disabled user (INFO acl_access_denied_auth).', () => s.total(AUTH_FAILURES));
+  counter(registry, 'rokv_acl_denied_keys_total', 'Commands refused for a key the user may not read (INFO acl_access_denied_key).', () => s.total(DENIED_KEYS));
   gauge(registry, 'rokv_connections', 'Client connections open now.', () => s.total(OPEN));
   counter(registry, 'rokv_connections_accepted_total', 'Client connections accepted.', () => s.total(ACCEPTED));
   counter(registry, 'rokv_connections_rejected_total', 'Client connections refused (--max-connections).', () => s.total(REJECTED));

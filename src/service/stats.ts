@@ -26,6 +26,9 @@ export const LOOP_LAG_MAX_MS = 13;
 export const DISK_READS = 14;
 export const DISK_READ_SECONDS = 15;
 export const DISK_READS_IN_FLIGHT = 16;
+/** Authentications refused (wrong password, unknown or disabled user), and commands refused for a key the user may not read (Redis 7.2's acl_access_denied_auth, acl_access_denied_key). */
+export const AUTH_FAILURES = 17;
+export const DENIED_KEYS = 18;
 /** The fields that are levels, not counts: a loop that died holds nothing any more. */
 const LEVELS = [OPEN, UNSENT_BYTES, PARTIAL_BYTES, LIVE, LOOP_LAG_MEAN_MS, LOOP_LAG_MAX_MS, DISK_READS_IN_FLIGHT];
 
@@ -45,7 +48,7 @@ export const OUTCOME_OK = 2;
 export const OUTCOME_ERROR = 3;
 /** Command slots per protocol: each protocol numbers its commands from 0 (see requestField). */
 export const COMMAND_SLOTS = 192;
-const REQUEST_FIELDS = 17;
+const REQUEST_FIELDS = 19;
 const FIELDS = REQUEST_FIELDS + PROTOCOLS.length * COMMAND_SLOTS * OUTCOMES.length;
 
 /** Where requests of `command` (its protocol's number) with `outcome` are counted in a row. */

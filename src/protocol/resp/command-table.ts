@@ -5,6 +5,7 @@
 // description (introspection.ts), the cluster (cluster-commands.ts). Write commands
 // have no handler (write-commands.ts).
 
+import { aclCat, aclUsers, aclWhoami } from './acl.ts';
 import { ALL_KEYS, CONN, type CommandSpec, NO_KEYS, ONE_KEY, READ, container, reading, spec } from './command-spec.ts';
 import { clusterInfo, clusterKeyslot, clusterMyid, clusterNodes, clusterShards, clusterSlots, readMode } from './cluster-commands.ts';
 import {
@@ -35,7 +36,7 @@ const SERVED: CommandSpec[] = [
   spec('keys', 2, ['readonly'], NO_KEYS, 'generic', 'Refused by rokv: iterate with SCAN.', keys),
 
   spec('hello', -1, CONN, NO_KEYS, 'connection', 'Handshakes with the server (RESP2 or RESP3).', hello, '6.0.0'),
-  spec('auth', -2, CONN, NO_KEYS, 'connection', 'Authenticates the connection (only the passwordless default user exists).', auth),
+  spec('auth', -2, CONN, NO_KEYS, 'connection', 'Authenticates the connection.', auth),
   spec('ping', -1, ['fast'], NO_KEYS, 'connection', 'Returns the server\'s liveliness response.', ping),
   spec('echo', 2, ['fast'], NO_KEYS, 'connection', 'Returns the given string.', echo),
   spec('select', 2, CONN, NO_KEYS, 'connection', 'Changes the selected database (only 0 exists).', select),
@@ -62,6 +63,16 @@ const SERVED: CommandSpec[] = [
       'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
       'GETNAME', 'ID', 'INFO', 'NO-EVICT (ON|OFF)', 'NO-TOUCH (ON|OFF)', 'SETINFO <LIB-NAME|LIB-VER> <value>', 'SETNAME <name>', 'HELP',
     ]), '5.0.0'),
+  ]),
+  container(spec('acl', -2, [], NO_KEYS, 'server', 'A container for Access List Control commands.', undefined, '6.0.0'), [
+    spec('acl|whoami', 2, ['noscript', 'loading', 'stale'], NO_KEYS, 'server', 'Returns the authenticated username of the current connection.', aclWhoami, '6.0.0'),
+    spec('acl|users', 2, ['admin', 'noscript', 'loading', 'stale'], NO_KEYS, 'server', 'Lists all ACL users.', aclUsers, '6.0.0'),
+    spec('acl|cat', -2, ['noscript', 'loading', 'stale'], NO_KEYS, 'server', 'Lists the ACL categories, or the commands inside a category.', (s, a) => aclCat(COMMANDS)(s, a), '6.0.0'),
+    spec('acl|help', 2, ['loading', 'stale'], NO_KEYS, 'server', 'Returns helpful text about the different subcommands.', helpReply([
+      'ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+      'CAT [<category>]', '    List all commands that belong to <category>, or all command categories', '    when no category is specified.',
+      'USERS', '    List all the registered usernames.', 'WHOAMI', '    Return the current connection username.', 'HELP', '    Prints this help.',
+    ]), '6.0.0'),
   ]),
   container(spec('command', -1, ['loading', 'stale'], NO_KEYS, 'server', 'Returns detailed information about all commands.', (s) => commandInfo(s, null, COMMANDS), '2.8.13'), [
     spec('command|count', 2, ['loading', 'stale'], NO_KEYS, 'server', 'Returns a count of commands.', (s) => commandCount(s, COMMANDS), '2.8.13'),

@@ -3,12 +3,13 @@
 // friends (the session runs the transaction), CONFIG's refused subcommands, and the
 // HELP replies of containers.
 
+import { HELLO_NOAUTH } from './acl.ts';
 import { NOT_INTEGER, parseInteger, plainName } from './arguments.ts';
 import type { CommandHandler } from './context.ts';
+import type { ArgList } from './decoder.ts';
 import { REDIS_COMPATIBLE_VERSION } from './introspection.ts';
 
 const AUTH_MISCONFIGURED = 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
-const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 const BAD_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
 export const ping: CommandHandler = (s, a) => {
@@ -19,12 +20,17 @@ export const ping: CommandHandler = (s, a) => {
 
 export const echo: CommandHandler = (s, a) => s.w.bulk(a.buf, a.starts[1], a.ends[1]);
 
-/** rokv has no users but Redis's passwordless `default`: any password works for it. */
+/** The argument's bytes, copied (a password is compared after this request's bytes may be gone). */
+function argBytes(a: ArgList, i: number): Buffer {
+  return Buffer.from(a.buf.subarray(a.starts[i], a.ends[i]));
+}
+
+/** AUTH [user] password: as Redis 7 (AUTH password is the `default` user's; a failure is answered late). */
 export const auth: CommandHandler = (s, a) => {
-  if (a.count === 2) return s.error(AUTH_MISCONFIGURED);
   if (a.count > 3) return s.error('ERR syntax error');
-  if (a.text(1) !== 'default') return s.error(WRONGPASS);
-  s.w.simple('OK');
+  if (a.count === 2 && s.passwordless) return s.error(AUTH_MISCONFIGURED);
+  const user = a.count === 2 ? 'default' : a.text(1);
+  if (s.login(user, argBytes(a, a.count - 1))) s.w.simple('OK');
 };
 
 /** HELLO [protover [AUTH user pass] [SETNAME name]]: switches RESP2/RESP3 and describes the server. */
@@ -39,11 +45,12 @@ export const hello: CommandHandler = (s, a) => {
     i = 2;
   }
   let name: string | null = null;
+  let login = -1;
   for (; i < a.count; i++) {
     const option = a.lower(i);
     const more = a.count - i - 1;
     if (option === 'auth' && more >= 2) {
-      if (a.text(i + 1) !== 'default') return s.error(WRONGPASS);
+      login = i + 1;
       i += 2;
     } else if (option === 'setname' && more >= 1) {
       name = a.text(i + 1);
@@ -53,6 +60,9 @@ export const hello: CommandHandler = (s, a) => {
       return s.error(`ERR Syntax error in HELLO option '${a.text(i)}'`);
     }
   }
+  // As Redis: every option parsed first, then AUTH, then the check that the client is authenticated.
+  if (login > 0 && !s.login(a.text(login), argBytes(a, login + 1))) return;
+  if (!s.authenticated) return s.error(HELLO_NOAUTH);
   if (name !== null) s.name = name;
   s.w.proto = proto;
   const w = s.w;

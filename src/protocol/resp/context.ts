@@ -27,6 +27,18 @@ export interface CommandContext {
   readonly: boolean;
   /** Inside MULTI. */
   readonly inMulti: boolean;
+  /** The user this connection is (ACL WHOAMI), and whether it has authenticated (or needs not). */
+  readonly user: string;
+  readonly authenticated: boolean;
+  /** The `default` user takes any password (`AUTH <password>` is then a configuration mistake). */
+  readonly passwordless: boolean;
+  /** Every user's name, sorted (ACL USERS). */
+  userNames(): string[];
+  /**
+   * Authenticates as `name` with `password`: true, or false with the WRONGPASS error on
+   * its way — after a delay, during which the connection reads nothing more.
+   */
+  login(name: string, password: Buffer): boolean;
   /** An error reply (its text starts with the code: ERR, WRONGPASS, …), counted. */
   error(text: string): void;
   /** GET of the key bytes[start, end): its value as a bulk string, or null (disk tier: filled in when read). */

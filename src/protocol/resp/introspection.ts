@@ -4,6 +4,7 @@
 // facts, so both fronts report the same numbers.
 
 import os from 'node:os';
+import { AUTH_FAILURES, DENIED_KEYS } from '../../service/stats.ts';
 import type { CommandSpec } from './command-spec.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import { type ArgList, MAX_BULK_LENGTH } from './decoder.ts';
@@ -63,6 +64,8 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) =
         `total_connections_received:${f.accepted}`, `total_commands_processed:${f.requests}`,
         `rejected_connections:${f.rejected}`, `keyspace_hits:${f.hits}`, `keyspace_misses:${f.misses}`,
         `total_error_replies:${f.errors}`, 'expired_keys:0', 'evicted_keys:0',
+        `acl_access_denied_auth:${s.service.stats.total(AUTH_FAILURES)}`, 'acl_access_denied_cmd:0',
+        `acl_access_denied_key:${s.service.stats.total(DENIED_KEYS)}`, 'acl_access_denied_channel:0',
       ];
     },
   },

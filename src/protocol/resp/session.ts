@@ -6,11 +6,13 @@
 // that reads records runs once they are fetched, its reply filled into the place the
 // connection kept for it (Link.defer), so replies stay in request order.
 
+import { type AuthSettings, type UserSpec, Users, openSettings } from '../../auth/users.ts';
 import type { Service } from '../../service/service.ts';
 import type { DiskRecords, FetchedRecords } from '../../storage/disk.ts';
-import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
+import { AUTH_FAILURES, DENIED_KEYS, ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
 import type { Records } from '../../storage/records.ts';
 import type { Codec, Link, Session } from '../codec.ts';
+import { type KeyAccess, NOAUTH, NOPERM_KEY, NO_AUTH, WRONGPASS, keyAccessOf } from './acl.ts';
 import { keysServedHere } from './cluster-commands.ts';
 import { RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './command-numbers.ts';
 import { type CommandSpec, arityFits } from './command-spec.ts';
@@ -27,6 +29,9 @@ const INVALID_ERROR = requestField(PROTOCOL_RESP, RESP_INVALID, OUTCOME_ERROR);
 const NOT_LOOKED_UP = -1;
 /** found: the GET's key is being read from disk; its outcome is counted when the reply is filled. */
 const DEFERRED = -2;
+/** A failed authentication is answered this long later (plus up to FAILED_AUTH_JITTER_MS), the connection reading nothing meanwhile. */
+const FAILED_AUTH_DELAY_MS = 200;
+const FAILED_AUTH_JITTER_MS = 200;
 
 /** Whether argument 0 is "get" in any case. */
 function isGet(a: ArgList): boolean {
@@ -71,12 +76,61 @@ class RespSession implements Session, RequestHandler, CommandContext {
    * request is decoded.
    */
   private readonly later: (() => boolean)[] = [];
+  private readonly users: Users;
+  user = 'default';
+  authenticated = false;
+  /** The user's key patterns, or null when it may read every key. */
+  private keys: KeyAccess | null = null;
+  /** Authenticated and may read every key: the GET fast path's one check. */
+  private mayReadAll = false;
 
-  constructor(link: Link, service: Service) {
+  constructor(link: Link, service: Service, users: Users) {
     this.link = link;
     this.service = service;
+    this.users = users;
     this.w = new RespWriter(link);
     this.decoder = new RespRequestDecoder(this, link.partials);
+    this.becomeDefault();
+  }
+
+  get passwordless(): boolean {
+    return !this.users.required;
+  }
+
+  userNames(): string[] {
+    return this.users.names();
+  }
+
+  private become(user: UserSpec): void {
+    this.user = user.name;
+    this.authenticated = true;
+    this.keys = keyAccessOf(user);
+    this.mayReadAll = this.keys === null;
+  }
+
+  /** A new connection's user, as Redis: `default`, authenticated unless it needs a password (or is off). */
+  private becomeDefault(): void {
+    this.become(this.users.defaultUser);
+    this.authenticated = !this.users.required;
+    this.mayReadAll = this.authenticated && this.keys === null;
+  }
+
+  login(name: string, password: Buffer): boolean {
+    const user = this.users.check(name, password);
+    if (user !== null) {
+      this.become(user);
+      return true;
+    }
+    this.service.counts[AUTH_FAILURES]++;
+    // The refusal waits, and so does the connection's input: a password cannot be tried at wire speed.
+    const slot = this.link.defer();
+    let waited = false;
+    this.later.push(() => waited);
+    setTimeout(() => {
+      waited = true;
+      this.link.fill(slot, () => this.error(WRONGPASS));
+    }, FAILED_AUTH_DELAY_MS + Math.random() * FAILED_AUTH_JITTER_MS).unref();
+    return false;
   }
 
   /** Where this connection's commands find records: the version being served, or (disk) what was fetched for this command. */
@@ -137,7 +191,7 @@ class RespSession implements Session, RequestHandler, CommandContext {
     counts[REQUESTS]++;
     const errors = counts[ERRORS];
     this.found = NOT_LOOKED_UP;
-    if (this.queue === null && a.count === 2 && isGet(a)) {
+    if (this.mayReadAll && this.queue === null && a.count === 2 && isGet(a)) {
       this.command = RESP_GET;
       const router = this.service.router;
       if (router === null || keysServedHere(this, router, a, 1, 1, 1)) this.get(a.buf, a.starts[1], a.ends[1]);
@@ -243,6 +297,11 @@ class RespSession implements Session, RequestHandler, CommandContext {
       spec = sub;
       if (!arityFits(spec, a.count)) return this.refuse(`ERR wrong number of arguments for '${spec.name}' command`);
     }
+    if (!this.authenticated && !NO_AUTH.has(spec.name)) return this.refuse(NOAUTH);
+    if (this.keys !== null && spec.firstKey > 0 && !this.keys.allowsKeys(spec, a)) {
+      this.service.counts[DENIED_KEYS]++;
+      return this.refuse(NOPERM_KEY);
+    }
     const router = this.service.router;
     if (router !== null && spec.firstKey > 0 && a.count > spec.firstKey && !keysServedHere(this, router, a, spec.firstKey, spec.lastKey, spec.step)) {
       if (this.queue !== null) this.queueBroken = true;
@@ -311,6 +370,7 @@ class RespSession implements Session, RequestHandler, CommandContext {
     this.w.proto = 2;
     this.readonly = false;
     this.name = this.libName = this.libVersion = '';
+    this.becomeDefault();
     this.w.simple('RESET');
   }
 
@@ -324,8 +384,15 @@ class RespSession implements Session, RequestHandler, CommandContext {
 /** Commands MULTI runs at once instead of queueing (as Redis does). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
-export const respCodec: Codec = {
-  name: 'resp',
-  open: (link, service) => new RespSession(link, service),
-  refusal: (reason) => Buffer.from(reason === 'limit' ? '-ERR max number of clients reached\r\n' : '-ERR server is shutting down\r\n', 'latin1'),
-};
+/** The RESP codec for a server with these users (--requirepass, --aclfile). */
+export function respCodecFor(auth: AuthSettings): Codec {
+  const users = new Users(auth);
+  return {
+    name: 'resp',
+    open: (link, service) => new RespSession(link, service, users),
+    refusal: (reason) => Buffer.from(reason === 'limit' ? '-ERR max number of clients reached\r\n' : '-ERR server is shutting down\r\n', 'latin1'),
+  };
+}
+
+/** RESP with no password configured: Redis's passwordless `default` user. */
+export const respCodec: Codec = respCodecFor(openSettings());
