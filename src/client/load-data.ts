@@ -13,7 +13,7 @@ import { HEADER_SIZE } from '../format/layout.ts';
 import { loadDataFile } from '../format/load.ts';
 import { readFully } from '../files.ts';
 import { requireNativeStorage } from '../storage/native.ts';
-import { openDataFile } from '../storage/verify.ts';
+import { openDataFile } from '../format/load.ts';
 
 export const CLIENT_STORAGE = ['memory', 'mmap'] as const;
 export type ClientStorage = (typeof CLIENT_STORAGE)[number];

@@ -10,7 +10,7 @@ import type { Records } from '../storage/records.ts';
 import { murmur3 } from './hash.ts';
 import { type HeaderSummary, checkPadding, parseHeader } from './header.ts';
 import { type KeyVisitor, RecordsCheck } from './records-check.ts';
-import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot } from './layout.ts';
+import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, recordKeyLength, recordValueLength } from './layout.ts';
 
 const TWO_32 = 2 ** 32;
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
@@ -110,7 +110,7 @@ export class DataFile implements Records {
 
   /** The record header's u16 key length (layout.ts). */
   keyLength(record: number): number {
-    return this.bytes[record] | (this.bytes[record + 1] << 8);
+    return recordKeyLength(this.bytes, record);
   }
 
   /** The key follows the record header. */
@@ -120,8 +120,7 @@ export class DataFile implements Records {
 
   /** The record header's u32 value length, after the key length. */
   valueLength(record: number): number {
-    const b = this.bytes;
-    return (b[record + 2] | (b[record + 3] << 8) | (b[record + 4] << 16)) + b[record + 5] * 0x1000000;
+    return recordValueLength(this.bytes, record);
   }
 
   /** The value follows the key: the one definition of where a value starts. */

@@ -87,6 +87,16 @@ export function decodeSlotOffset(low: number, high: number): number {
   return low + (high & OFFSET_HIGH_MASK) * TWO_32;
 }
 
+/** The u16 key length in the record header at bytes[record]. */
+export function recordKeyLength(bytes: Uint8Array, record: number): number {
+  return bytes[record] | (bytes[record + 1] << 8);
+}
+
+/** The u32 value length in the record header at bytes[record], after the key length. */
+export function recordValueLength(bytes: Uint8Array, record: number): number {
+  return (bytes[record + 2] | (bytes[record + 3] << 8) | (bytes[record + 4] << 16)) + bytes[record + 5] * 0x1000000;
+}
+
 /** Why a record cannot be stored, or null when it can. */
 export function recordProblem(keyLength: number, valueLength: number): string | null {
   if (keyLength === 0) return 'empty key';

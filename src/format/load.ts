@@ -12,9 +12,10 @@ export interface LoadOptions {
   shared?: boolean;
 }
 
-function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
+/** Opens `file` for reading (a regular file, checked before open so a FIFO cannot block). */
+export function openDataFile(file: string): { fd: number; size: number } {
   try {
-    checkRegularFile(file); // before open(): opening a FIFO with no writer would block for good
+    checkRegularFile(file);
   } catch (error) {
     throw new FormatError((error as Error).message);
   }
@@ -24,15 +25,21 @@ function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
   } catch (error) {
     throw new FormatError(`cannot open ${file}: ${reasonOf(error)}`);
   }
+  const stat = fs.fstatSync(fd);
+  if (!stat.isFile()) {
+    fs.closeSync(fd);
+    throw new FormatError(`${file}: not a regular file`);
+  }
+  return { fd, size: stat.size };
+}
+
+function readFileBytes(file: string, options: LoadOptions = {}): Buffer {
+  const { fd, size } = openDataFile(file);
   try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new FormatError(`${file}: not a regular file`);
-    if (stat.size > bufferConstants.MAX_LENGTH) {
-      throw new FormatError(`${file}: ${stat.size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH})`);
+    if (size > bufferConstants.MAX_LENGTH) {
+      throw new FormatError(`${file}: ${size} bytes is more than one Buffer can hold here (${bufferConstants.MAX_LENGTH})`);
     }
-    const bytes = options.shared
-      ? Buffer.from(new SharedArrayBuffer(stat.size))
-      : Buffer.allocUnsafeSlow(stat.size);
+    const bytes = options.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
     readFully(fd, bytes, 0, file); // in chunks of at most 1 GiB
     return bytes;
   } finally {

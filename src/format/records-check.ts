@@ -12,7 +12,7 @@ import { checksum } from './checksum.ts';
 import { FormatError } from '../errors.ts';
 import type { HeaderSummary } from './header.ts';
 import { murmur3 } from './hash.ts';
-import { HEADER_SIZE, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, homeSlot } from './layout.ts';
+import { HEADER_SIZE, MAX_VALUE_LENGTH, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, homeSlot, recordValueLength } from './layout.ts';
 
 const TWO_32 = 2 ** 32;
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
@@ -85,7 +85,7 @@ export class RecordsCheck {
         const need = prefixLength(chunk, pos, end);
         if (need > 0 && pos + need <= end) {
           this.checkRecord(chunk, pos);
-          const value = valueLengthAt(chunk, pos);
+          const value = recordValueLength(chunk, pos);
           pos += need;
           this.at += need;
           this.skip = value;
@@ -137,7 +137,7 @@ export class RecordsCheck {
     if (this.carried < need) return pos;
     this.checkRecord(carry, 0);
     this.carried = 0;
-    this.skip = valueLengthAt(carry, 0);
+    this.skip = recordValueLength(carry, 0);
     if (this.skip === 0) this.nextRecord();
     return pos;
   }
@@ -150,7 +150,7 @@ export class RecordsCheck {
   /** The record's bounds from its header at bytes[pos] (6 bytes present). */
   private checkBounds(bytes: Uint8Array, pos: number): void {
     const keyLength = bytes[pos] | (bytes[pos + 1] << 8);
-    const valueLength = valueLengthAt(bytes, pos);
+    const valueLength = recordValueLength(bytes, pos);
     const record = this.record;
     const end = record + RECORD_HEADER_SIZE + keyLength + valueLength;
     if (record + RECORD_HEADER_SIZE > this.recordsEnd || keyLength === 0 || end > this.recordsEnd || valueLength > MAX_VALUE_LENGTH) {
@@ -196,6 +196,3 @@ function prefixLength(bytes: Uint8Array, pos: number, end: number): number {
   return RECORD_HEADER_SIZE + (bytes[pos] | (bytes[pos + 1] << 8));
 }
 
-function valueLengthAt(b: Uint8Array, pos: number): number {
-  return (b[pos + 2] | (b[pos + 3] << 8) | (b[pos + 4] << 16)) + b[pos + 5] * 0x1000000;
-}

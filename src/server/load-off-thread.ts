@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { requireNativeStorage } from '../storage/native.ts';
-import { openDataFile } from '../storage/verify.ts';
+import { openDataFile } from '../format/load.ts';
 import type { OpenRequest, Opened } from './open-version.ts';
 
 const WORKER_MODULE = import.meta.url.endsWith('.ts') ? './load-off-thread-worker.ts' : './load-off-thread-worker.js';

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import { murmur3 } from '../format/hash.ts';
 import type { HeaderSummary } from '../format/header.ts';
-import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot } from '../format/layout.ts';
+import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, recordKeyLength, recordValueLength } from '../format/layout.ts';
 import type { Records } from './records.ts';
 
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
@@ -241,8 +241,8 @@ export class DiskRecords implements Records {
     job.got += n;
     const buf = job.buf;
     if (job.got < RECORD_HEADER_SIZE) return this.read(job, RECORD_HEADER_SIZE - job.got);
-    const keyLength = buf[0] | (buf[1] << 8);
-    const valueLength = (buf[2] | (buf[3] << 8) | (buf[4] << 16)) + buf[5] * 0x1000000;
+    const keyLength = recordKeyLength(buf, 0);
+    const valueLength = recordValueLength(buf, 0);
     const need = RECORD_HEADER_SIZE + keyLength + (job.want.value ? valueLength : 0);
     if (job.got < need) {
       if (buf.length < need) {
@@ -411,7 +411,7 @@ export class FetchedRecords implements Records {
   }
 
   keyLength(record: number): number {
-    return this.bytes[record] | (this.bytes[record + 1] << 8);
+    return recordKeyLength(this.bytes, record);
   }
 
   keyStart(record: number): number {
@@ -419,8 +419,7 @@ export class FetchedRecords implements Records {
   }
 
   valueLength(record: number): number {
-    const b = this.bytes;
-    return (b[record + 2] | (b[record + 3] << 8) | (b[record + 4] << 16)) + b[record + 5] * 0x1000000;
+    return recordValueLength(this.bytes, record);
   }
 
   valueStart(record: number): number {

@@ -19,7 +19,8 @@ import { DiskRecords, type ReadLimiter } from './disk.ts';
 import { requireNativeStorage } from './native.ts';
 import type { Records } from './records.ts';
 import type { KeyVisitor } from '../format/records-check.ts';
-import { openDataFile, verifyFile } from './verify.ts';
+import { openDataFile } from '../format/load.ts';
+import { verifyFile } from './verify.ts';
 
 export const STORAGE_TIERS = ['memory', 'mmap', 'disk'] as const;
 export type StorageTier = (typeof STORAGE_TIERS)[number];

@@ -6,13 +6,12 @@
 // this passed; reading (not mapping) means a file cut short meanwhile is an error, not
 // a SIGBUS.
 
-import fs from 'node:fs';
 import { checksum } from '../format/checksum.ts';
 import { FormatError } from '../errors.ts';
 import { type HeaderSummary, checkPadding, parseHeader } from '../format/header.ts';
 import { HEADER_SIZE, SLOT_SIZE } from '../format/layout.ts';
 import { type KeyVisitor, RecordsCheck } from '../format/records-check.ts';
-import { checkRegularFile, readFully, reasonOf } from '../files.ts';
+import { readFully } from '../files.ts';
 
 /** The records section is read in chunks of this size (sequential reads). */
 export const VERIFY_CHUNK = 8 * 2 ** 20;
@@ -54,25 +53,4 @@ export function verifyFile(fd: number, size: number, source: string, options: { 
   }
   check.finish();
   return { header, index };
-}
-
-/** Opens `file` for reading (a regular file, checked before open so a FIFO cannot block). */
-export function openDataFile(file: string): { fd: number; size: number } {
-  try {
-    checkRegularFile(file);
-  } catch (error) {
-    throw new FormatError((error as Error).message);
-  }
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (error) {
-    throw new FormatError(`cannot open ${file}: ${reasonOf(error)}`);
-  }
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) {
-    fs.closeSync(fd);
-    throw new FormatError(`${file}: not a regular file`);
-  }
-  return { fd, size: stat.size };
 }
