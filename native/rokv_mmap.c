@@ -174,22 +174,32 @@ static napi_value advise(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// residentBytes(mapping) -> number: how many bytes of a mapping from map() are in the
-// page cache now (mincore, 64 MiB at a time; the last page counts only its mapped bytes).
+// residentBytes(mapping, offset?, length?) -> number: how many bytes of a mapping from
+// map() (or of its range [offset, offset + length)) are in the page cache now, by page
+// (mincore, 64 MiB at a time; the last page counts only the bytes asked for). The disk
+// tier asks it per record: resident records are copied at once, the others read.
 static napi_value resident_bytes(napi_env env, napi_callback_info info) {
-  size_t argc = 1, length;
-  napi_value argv[1], result;
+  size_t argc = 3, length;
+  napi_value argv[3], result;
   char *data;
   unsigned char pages[WINDOW_PAGES];
+  uint64_t offset = 0, count;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (!get_mapping(env, argv[0], &data, &length)) return NULL;
+  if (argc > 1 && !is_undefined(env, argv[1]) && !get_uint(env, argv[1], "offset", (double)length, &offset)) return NULL;
+  count = length - offset;
+  if (argc > 2 && !is_undefined(env, argv[2]) && !get_uint(env, argv[2], "length", (double)count, &count)) return NULL;
   size_t page = (size_t)sysconf(_SC_PAGESIZE), window = WINDOW_PAGES * page;
+  size_t first = (size_t)offset / page * page, end = (size_t)(offset + count);
   double resident = 0;
-  for (size_t at = 0; at < length; at += window) {
-    size_t size = length - at < window ? length - at : window;
+  for (size_t at = first; at < end; at += window) {
+    size_t size = end - at < window ? end - at : window;
     if (mincore(data + at, size, pages) != 0) return throw_errno(env, "mincore", errno);
-    for (size_t i = 0; i * page < size; i++)
-      if (pages[i] & 1) resident += (double)(size - i * page < page ? size - i * page : page);
+    for (size_t i = 0; i * page < size; i++) {
+      size_t from = at + i * page < offset ? (size_t)offset : at + i * page;
+      size_t to = at + (i + 1) * page < end ? at + (i + 1) * page : end;
+      if (pages[i] & 1) resident += (double)(to - from);
+    }
   }
   CHECK(napi_create_double(env, resident, &result));
   return result;

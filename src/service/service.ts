@@ -258,8 +258,7 @@ export class Service {
     const native = nativeStorage();
     if (native === null) return -1;
     if (this.sync !== null) return native.residentBytes(this.sync.bytes.buffer as ArrayBuffer);
-    // disk: map the file only to ask the kernel which of its pages are cached (no page is touched).
-    return native.residentBytes(native.map(this.version.fd, this.version.size));
+    return (this.disk as DiskRecords).residentBytes();
   }
 
   facts(): ServiceFacts {

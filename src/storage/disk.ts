@@ -3,10 +3,14 @@
 // event loop never waits for the disk.
 //
 // Contract (what a caller may assume):
-// - fetch(wants, done) reads the records a command needs and calls done() once, on
-//   the event loop, never synchronously inside fetch(): with a FetchedRecords view
-//   holding exactly those records (the Records a command then runs against), or an
-//   Error when a read failed. The view is valid during that call only.
+// - fetch(wants, done) finds the records a command needs. When every one of them is in
+//   the page cache (asked of the kernel with mincore, through the native addon when it
+//   is built), it returns the FetchedRecords view at once, copied from a mapping of the
+//   file, and done() is not called. Otherwise it returns null and calls done() once,
+//   later, on the event loop: with the view, or an Error when a read failed. A view
+//   holds exactly the records asked for (the Records a command then runs against) and
+//   is valid during that turn only. A page evicted between the question and the copy
+//   costs one page fault; no read of the disk ever blocks on a page known absent.
 // - A miss mostly costs no read: only index slots whose 24-bit tag matches the key's
 //   hash are read (a false match costs one read and is compared away).
 // - A record is one read of its first FIRST_READ bytes (header, key, value) and a
@@ -19,6 +23,7 @@ import fs from 'node:fs';
 import { murmur3 } from '../format/hash.ts';
 import type { HeaderSummary } from '../format/header.ts';
 import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, recordKeyLength, recordValueLength } from '../format/layout.ts';
+import { type NativeMmap, nativeStorage } from './native.ts';
 import type { Records } from './records.ts';
 
 const WORDS_PER_SLOT = SLOT_SIZE / 4;
@@ -54,6 +59,8 @@ class Job {
   /** The record being read, and its bytes so far. */
   offset = -1;
   buf: Buffer = EMPTY;
+  /** buf is a FIRST_READ buffer of the limiter's pool (given back after the command ran). */
+  pooled = false;
   got = 0;
   started = 0;
   /** Found: the record's bytes are buf[0, length). */
@@ -86,6 +93,8 @@ export class DiskRecords implements Records {
   private readonly slots: Uint32Array;
   private readonly recordsEnd: number;
   private readonly limiter: ReadLimiter;
+  /** The file mapped (never written, only read where mincore says the pages are cached), or null without the addon. */
+  private readonly cache: { native: NativeMmap; mapping: ArrayBuffer; bytes: Buffer } | null;
   /** A view holding no record: what a command runs against when its keys need no read (every one a sure miss). */
   readonly none: FetchedRecords;
   /** Reads of this version not yet done (for retire). */
@@ -102,6 +111,20 @@ export class DiskRecords implements Records {
     this.recordsEnd = HEADER_SIZE + header.recordsLength;
     this.limiter = limiter;
     this.none = new FetchedRecords(this, []);
+    // ROKV_DISK_NO_CACHE=1 (tests): every record is read through the thread pool, as without the addon.
+    const native = process.env.ROKV_DISK_NO_CACHE === '1' ? null : nativeStorage();
+    if (native === null) {
+      this.cache = null;
+    } else {
+      const mapping = native.map(fd, header.fileSize);
+      native.advise(mapping, 'random');
+      this.cache = { native, mapping, bytes: Buffer.from(mapping) };
+    }
+  }
+
+  /** Bytes of the file in the page cache now (mincore), or -1 without the addon. */
+  residentBytes(): number {
+    return this.cache === null ? -1 : this.cache.native.residentBytes(this.cache.mapping);
   }
 
   /** Offset of the record in index slot `slot`, or -1 (from the index: no read). */
@@ -150,7 +173,7 @@ export class DiskRecords implements Records {
   }
 
   /** Reads what `wants` name; calls done once, later, on the event loop. */
-  fetch(wants: Want[], done: (view: FetchedRecords | Error) => void): void {
+  fetch(wants: Want[], done: (view: FetchedRecords | Error) => void): FetchedRecords | null {
     const fetch = new Fetch();
     fetch.store = this;
     fetch.done = done;
@@ -167,11 +190,40 @@ export class DiskRecords implements Records {
         this.probe(want.key, 0, want.key.length, job.candidates);
       }
     }
-    if (wants.length === 0) {
-      setImmediate(() => this.finish(fetch));
-      return;
+    let cached = 0;
+    for (const job of fetch.jobs) if (this.fromCache(job)) cached++;
+    if (cached === fetch.jobs.length) return new FetchedRecords(this, fetch.jobs);
+    fetch.left -= cached;
+    for (const job of fetch.jobs) if (!job.found && job.next < job.candidates.length) this.tryNext(job);
+    return null;
+  }
+
+  /**
+   * Settles `job` from the page cache if every page its candidates need is there:
+   * true when settled (found, or a miss); false, at the first candidate not cached.
+   */
+  private fromCache(job: Job): boolean {
+    const cache = this.cache;
+    if (cache === null) return job.candidates.length === 0;
+    const { native, mapping, bytes } = cache;
+    const key = job.want.key;
+    while (job.next < job.candidates.length) {
+      const offset = job.candidates[job.next];
+      const first = Math.min(FIRST_READ, this.recordsEnd - offset);
+      if (native.residentBytes(mapping, offset, first) !== first) return false;
+      const keyLength = recordKeyLength(bytes, offset);
+      const need = RECORD_HEADER_SIZE + keyLength + (job.want.value ? recordValueLength(bytes, offset) : 0);
+      if (need > first && native.residentBytes(mapping, offset, need) !== need) return false;
+      job.next++;
+      const keyAt = offset + RECORD_HEADER_SIZE;
+      if (key === null || (keyLength === key.length && bytes.compare(key, 0, key.length, keyAt, keyAt + keyLength) === 0)) {
+        job.buf = bytes.subarray(offset, offset + need);
+        job.found = true;
+        job.length = need;
+        return true;
+      }
     }
-    for (const job of fetch.jobs) this.tryNext(job);
+    return true;
   }
 
   /** No more fetches; `onIdle` runs when the reads in flight are done. */
@@ -214,7 +266,7 @@ export class DiskRecords implements Records {
     }
     job.offset = job.candidates[job.next++];
     job.got = 0;
-    if (job.buf.length !== FIRST_READ) job.buf = EMPTY; // a FIRST_READ buffer is taken when the read starts
+    if (!job.pooled) job.buf = EMPTY; // a FIRST_READ buffer is taken when the read starts
     this.read(job, Math.min(FIRST_READ, this.recordsEnd - job.offset));
   }
 
@@ -222,7 +274,10 @@ export class DiskRecords implements Records {
   private read(job: Job, length: number): void {
     this.reading++;
     this.limiter.start(() => {
-      if (job.buf.length === 0) job.buf = this.limiter.take();
+      if (job.buf.length === 0) {
+        job.buf = this.limiter.take();
+        job.pooled = true;
+      }
       job.started = performance.now();
       fs.read(this.fd, job.buf, job.got, length, job.offset + job.got, job.onRead);
     });
@@ -248,7 +303,8 @@ export class DiskRecords implements Records {
       if (buf.length < need) {
         const bigger = Buffer.allocUnsafeSlow(need);
         buf.copy(bigger, 0, 0, job.got);
-        if (buf.length === FIRST_READ) this.limiter.give(buf);
+        if (job.pooled) this.limiter.give(buf);
+        job.pooled = false;
         job.buf = bigger;
       }
       return this.read(job, need - job.got);
@@ -273,7 +329,7 @@ export class DiskRecords implements Records {
       if (fetch.error !== null) fetch.done(fetch.error);
       else fetch.done(new FetchedRecords(this, fetch.jobs));
     } finally {
-      for (const job of fetch.jobs) if (job.buf.length === FIRST_READ) this.limiter.give(job.buf);
+      for (const job of fetch.jobs) if (job.pooled) this.limiter.give(job.buf);
       if (this.onIdle !== null && this.reading === 0) this.idle();
     }
   }

@@ -15,8 +15,8 @@ export interface NativeMmap {
   map(fd: number, length: number): ArrayBuffer;
   /** madvise() on the pages holding bytes [offset, offset + length) of a mapping from map(). */
   advise(mapping: ArrayBuffer, advice: 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed', offset?: number, length?: number): void;
-  /** Bytes of a mapping from map() that are in the page cache now. */
-  residentBytes(mapping: ArrayBuffer): number;
+  /** Bytes of a mapping from map() (or of bytes [offset, offset + length) of it) that are in the page cache now. */
+  residentBytes(mapping: ArrayBuffer, offset?: number, length?: number): number;
   /** Evicts the file's clean, unmapped pages in the range from the page cache (length 0: to the end). */
   fadviseDontNeed(fd: number, offset: number, length: number): void;
   pageSize(): number;

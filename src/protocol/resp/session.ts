@@ -8,10 +8,10 @@
 
 import { type AuthSettings, type UserSpec, Users, openSettings } from '../../auth/users.ts';
 import type { Service } from '../../service/service.ts';
-import type { DiskRecords, FetchedRecords } from '../../storage/disk.ts';
+import type { DiskRecords, FetchedRecords, Want } from '../../storage/disk.ts';
 import { AUTH_FAILURES, DENIED_KEYS, ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_RESP, REQUESTS, requestField } from '../../service/stats.ts';
 import type { Records } from '../../storage/records.ts';
-import type { Codec, Link, Session } from '../codec.ts';
+import type { Codec, Link, ReplySlot, Session } from '../codec.ts';
 import { type KeyAccess, NOAUTH, NOPERM_KEY, NO_AUTH, WRONGPASS, keyAccessOf } from './acl.ts';
 import { keysServedHere } from './cluster-commands.ts';
 import { RESP_COMMAND_NUMBERS, RESP_GET, RESP_INVALID, RESP_UNKNOWN } from './command-numbers.ts';
@@ -252,35 +252,44 @@ class RespSession implements Session, RequestHandler, CommandContext {
    */
   private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
     if (!disk.mayHold(bytes, start, end)) return this.getIn(disk.none, bytes, start, end);
-    const key = Buffer.from(bytes.subarray(start, end));
+    const want: Want = { key: bytes.subarray(start, end), slot: -1, value: true };
     const countsRequest = this.command === RESP_GET; // a GET of its own (not in MGET or EXEC): its outcome is counted when filled
-    if (countsRequest) this.found = DEFERRED;
-    const slot = this.link.defer();
-    disk.fetch([{ key, slot: -1, value: true }], (view) => this.link.fill(slot, () => {
+    let slot: ReplySlot | null = null;
+    const now = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
       const counts = this.service.counts;
       if (view instanceof Error) {
         this.error(`ERR ${view.message}`);
         if (countsRequest) counts[requestField(PROTOCOL_RESP, RESP_GET, OUTCOME_ERROR)]++;
         return;
       }
+      const key = want.key as Buffer;
       this.getIn(view, key, 0, key.length);
       if (countsRequest) counts[requestField(PROTOCOL_RESP, RESP_GET, this.found === 1 ? OUTCOME_HIT : OUTCOME_MISS)]++;
     }));
+    if (now !== null) return this.getIn(now, bytes, start, end); // the record was in the page cache
+    want.key = Buffer.from(want.key as Buffer); // the request's bytes are valid only during this call
+    if (countsRequest) this.found = DEFERRED;
+    slot = this.link.defer();
   }
 
   /** Disk tier: fetches what the command reads (its spec says what), then runs it into the place kept for its reply. */
   private runFetched(disk: DiskRecords, spec: CommandSpec, a: ArgList): void {
     const args = a.clone(); // a's bytes are valid only during this call
-    const slot = this.link.defer();
-    disk.fetch(wantsOf(spec, args, disk), (view) => this.link.fill(slot, () => {
-      if (view instanceof Error) return this.error(`ERR ${view.message}`);
+    let slot: ReplySlot | null = null;
+    const run = (view: FetchedRecords) => {
       this.view = view;
       try {
         (spec.run as NonNullable<CommandSpec['run']>)(this, args);
       } finally {
         this.view = null;
       }
+    };
+    const now = disk.fetch(wantsOf(spec, args, disk), (view) => this.link.fill(slot as ReplySlot, () => {
+      if (view instanceof Error) return this.error(`ERR ${view.message}`);
+      run(view);
     }));
+    if (now !== null) return run(now); // every record was in the page cache
+    slot = this.link.defer();
   }
 
   /** Looks the command up, checks it as Redis does, then runs or queues it. */

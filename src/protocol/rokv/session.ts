@@ -4,9 +4,9 @@
 
 import type { Service } from '../../service/service.ts';
 import { ERRORS, OUTCOME_ERROR, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_OK, PROTOCOL_ROKV, REQUESTS, requestField } from '../../service/stats.ts';
-import type { DiskRecords } from '../../storage/disk.ts';
+import type { DiskRecords, Want } from '../../storage/disk.ts';
 import type { Records } from '../../storage/records.ts';
-import { type Codec, LARGE_VALUE, type Link, type Session } from '../codec.ts';
+import { type Codec, LARGE_VALUE, type Link, type ReplySlot, type Session } from '../codec.ts';
 import {
   ERR_BAD_REQUEST, ERR_BUSY, ERR_SERVER, ERR_FRAME_TOO_LARGE, ERR_UNKNOWN_OP, FRAME_HEADER_SIZE, MAX_REQUEST_PAYLOAD,
   OP_GET, OP_INFO, OP_PING, PROTOCOL_VERSION, STATUS_NOT_FOUND, STATUS_OK,
@@ -153,13 +153,14 @@ class RokvSession implements Session, FrameHandler {
 
   /**
    * Disk tier GET: a key no index slot's tag matches is NOT_FOUND at once, with no read;
-   * otherwise the reply's place is kept and filled when the record is read.
+   * so is a record in the page cache; otherwise the reply's place is kept and filled
+   * when the record is read.
    */
   private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
     if (!disk.mayHold(bytes, start, end)) return this.get(disk.none, bytes, start, end);
-    const key = Buffer.from(bytes.subarray(start, end));
-    const slot = this.link.defer();
-    disk.fetch([{ key, slot: -1, value: true }], (view) => this.link.fill(slot, () => {
+    const want: Want = { key: bytes.subarray(start, end), slot: -1, value: true };
+    let slot: ReplySlot | null = null;
+    const now = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
       if (view instanceof Error) {
         const counts = this.service.counts;
         counts[ERRORS]++;
@@ -167,8 +168,12 @@ class RokvSession implements Session, FrameHandler {
         this.write(encodeError(ERR_SERVER, view.message));
         return;
       }
+      const key = want.key as Buffer;
       this.get(view, key, 0, key.length);
     }));
+    if (now !== null) return this.get(now, bytes, start, end); // the record was in the page cache
+    want.key = Buffer.from(want.key as Buffer); // the request's bytes are valid only during this call
+    slot = this.link.defer();
   }
 
   onBadLength(length: number): void {
