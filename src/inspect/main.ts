@@ -74,11 +74,26 @@ async function dump(data: DataFile, format: DumpFormat): Promise<void> {
   process.stdout.on('error', (error) => (failed = error));
   for (const chunk of dumpChunks(data, format)) {
     if (failed) break;
-    if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve).once('error', resolve));
+    if (!process.stdout.write(chunk)) await drained();
   }
   await new Promise<void>((resolve) => (failed ? resolve() : process.stdout.write('', () => resolve())));
   const error = failed as NodeJS.ErrnoException | null;
   if (error && error.code !== 'EPIPE') throw new InputError(`cannot write stdout: ${error.message}`);
+}
+
+/**
+ * Resolves when stdout drains or fails, taking both listeners off again: a listener
+ * left behind on every wait (a pipe makes many) piles up on stdout and Node warns
+ * "MaxListenersExceededWarning: Possible EventEmitter memory leak detected".
+ */
+function drained(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.stdout.off('drain', done).off('error', done);
+      resolve();
+    };
+    process.stdout.once('drain', done).once('error', done);
+  });
 }
 
 await program.parseAsync();
