@@ -1,29 +1,39 @@
 // Runs the vitest suite and ends with one line "N passed, M failed" read from vitest's
 // JSON result; exits non-zero when anything failed or nothing ran. First installs the
 // Debian packages tests need when they are missing (twemproxy: nutcracker; Prometheus's
-// promtool, which checks /metrics).
+// promtool, which checks /metrics; Redis's own redis-cli and server; the Python, Ruby
+// and PHP Redis clients).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
-/** Debian packages the tests run, by the command each provides. */
-const PACKAGES: [command: string, pkg: string][] = [['nutcracker', 'nutcracker'], ['promtool', 'prometheus']];
+/** Debian packages the tests run, each with the shell check that says it is there. */
+const PACKAGES: [check: string, pkg: string][] = [
+  ['command -v nutcracker', 'nutcracker'],
+  ['command -v promtool', 'prometheus'],
+  ['command -v redis-cli', 'redis-tools'],
+  ['command -v redis-server', 'redis-server'],
+  ['/usr/bin/python3 -c "import redis"', 'python3-redis'],
+  ['/usr/bin/ruby -e "require %q(redis)"', 'ruby-redis'],
+  ['command -v php', 'php-cli'],
+  [`php -r "exit(class_exists('Redis') ? 0 : 1);"`, 'php-redis'],
+];
 
-function has(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+function has(check: string): boolean {
+  return spawnSync('sh', ['-c', `${check} >/dev/null 2>&1`]).status === 0;
 }
 
-for (const [command, pkg] of PACKAGES) {
-  if (has(command)) continue;
-  console.log(`make test: installing ${pkg} (Debian package; a test needs ${command})`);
+for (const [check, pkg] of PACKAGES) {
+  if (has(check)) continue;
+  console.log(`make test: installing ${pkg} (Debian package; a test needs it: ${check})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (...args: string[]) => {
     const argv = process.getuid?.() === 0 ? ['apt-get', ...args] : ['sudo', '-n', 'apt-get', ...args];
     return spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env });
   };
   if (apt('install', '-y', '-q', pkg).status !== 0) apt('update', '-q');
-  if (!has(command) && apt('install', '-y', '-q', pkg).status !== 0) {
-    console.error(`make test: could not install ${pkg}; the tests that need ${command} will fail (install it: apt-get install ${pkg})`);
+  if (!has(check) && apt('install', '-y', '-q', pkg).status !== 0) {
+    console.error(`make test: could not install ${pkg}; the tests that need it will fail (install it: apt-get install ${pkg})`);
   }
 }
 
