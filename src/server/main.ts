@@ -19,7 +19,7 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_
 import { type ServeSettings, endpoints, transportFor } from './settings.ts';
 import { DataVersions, type VersionSink } from './versions.ts';
 import { DEFAULT_MAX_READS } from '../storage/disk.ts';
-import { STORAGE_TIERS, type StorageTier, type VersionFile } from '../storage/tiers.ts';
+import { STORAGE_TIERS, type StorageTier, type VersionFile, residencyProbe } from '../storage/tiers.ts';
 import { FileLeases } from './leases.ts';
 import { REQUIREPASS_ENV, authFromFlags } from './auth-flags.ts';
 import { openChecked } from './open-version.ts';
@@ -34,6 +34,14 @@ const MIB = 2 ** 20;
 function parseStorage(text: string): StorageTier {
   if (!(STORAGE_TIERS as readonly string[]).includes(text)) throw new InvalidArgumentError(`"${text}" is not one of ${STORAGE_TIERS.join(', ')}`);
   return text as StorageTier;
+}
+
+/** A flag that takes one of `choices` (Redis's yes|no words). */
+function oneOf<T extends string>(...choices: T[]): (text: string) => T {
+  return (text) => {
+    if (!(choices as string[]).includes(text)) throw new InvalidArgumentError(`"${text}" is not one of ${choices.join(', ')}`);
+    return text as T;
+  };
 }
 
 function parseHost(text: string): string {
@@ -108,6 +116,7 @@ const program = newCommand('server')
   .option('--requirepass <password>', `RESP clients must authenticate (AUTH) as the default user with this password (visible in ps: prefer --requirepass-file or ${REQUIREPASS_ENV} in the environment)`)
   .option('--requirepass-file <file>', 'the default user\'s password is this file\'s content (less a final line end)')
   .option('--aclfile <file>', 'users, their passwords and key patterns, in Redis\'s ACL file syntax (docs/RESP.md, Users)')
+  .option('--protected-mode <yes|no>', 'with no password for the default user and a --host that is not loopback, refuse clients that are not on loopback (Redis\'s protected mode; docs/SECURITY.md)', oneOf('yes', 'no'), 'yes')
   .option('--watch', 'also reload the file when its path changes (polled about once a second); SIGHUP always reloads')
   .option('--verify', 'also find every key through the index before serving (slower start)')
   .option('--stats-interval <seconds>', 'seconds between stats lines on stderr', parseNumberIn(0.1, 86_400), 10)
@@ -146,8 +155,11 @@ program.action((file: string, opts) => runMain('server', async () => {
     shutdownGraceMs: opts.shutdownTimeout * 1000,
     loops: opts.workers,
     auth,
+    protectedMode: opts.protectedMode === 'yes',
   };
   const initial: DataVersion = newVersion(first.header, null);
+  // Made while each version's descriptor is open: the loops may close it once they serve it.
+  let residency = residencyProbe(first);
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial, maxReads: opts.diskReads };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
@@ -156,7 +168,14 @@ program.action((file: string, opts) => runMain('server', async () => {
     : await serveHere(new Service(first, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined, onRelease: (v) => leases.release(v.fd) }), settings);
   // Every signal handler before the listening line: a signal sent as soon as it appears
   // must be handled, not kill the process.
-  const versions = new DataVersions(file, tier, role && { map: opts.cluster, role, self }, initial, serving.versions, (line) => process.stderr.write(`${line}\n`));
+  const sink: VersionSink = {
+    swap: (version, dataVersion, newRole) => {
+      residency = residencyProbe(version);
+      serving.versions.swap(version, dataVersion, newRole);
+    },
+    note: (dataVersion) => serving.versions.note(dataVersion),
+  };
+  const versions = new DataVersions(file, tier, role && { map: opts.cluster, role, self }, initial, sink, (line) => process.stderr.write(`${line}\n`));
   // No handler is ever removed: a signal is handled until the process exits, which a
   // reload's loading thread may hold off past the shutdown (default actions would kill).
   let stopping = false;
@@ -169,7 +188,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const metricsHost: string = opts.metricsHost ?? opts.host;
   // Loaded only when asked: prom-client costs memory a server without metrics need not pay.
   const metrics = opts.metricsPort === undefined ? null : await (await import('./metrics.ts')).listenMetrics(
-    { stats: serving.stats, dataVersion: () => versions.current, serving: () => !stopping }, metricsHost, opts.metricsPort,
+    { stats: serving.stats, dataVersion: () => versions.current, serving: () => !stopping, storage: tier, residentBytes: () => residency() }, metricsHost, opts.metricsPort,
   ).catch(async (error: NodeJS.ErrnoException) => {
     versions.stop();
     await serving.close();

@@ -10,11 +10,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RESP_COMMAND_NAMES } from '../protocol/resp/command-numbers.ts';
 import { ROKV_COMMAND_NAMES } from '../protocol/rokv/session.ts';
-import type { DataVersion } from '../service/service.ts';
+import { type DataVersion, anonymousBytes } from '../service/service.ts';
 import {
-  ACCEPTED, AUTH_FAILURES, BYTES_IN, BYTES_OUT, DENIED_KEYS, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, OUTCOMES, PARTIAL_BYTES,
-  PROTOCOLS, REJECTED, Stats, UNSENT_BYTES, requestField,
+  ACCEPTED, AUTH_FAILURES, BYTES_IN, BYTES_OUT, DENIED_KEYS, DISK_READ_SECONDS, DISK_READS, DISK_READS_IN_FLIGHT, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS,
+  LOOP_LAG_MEAN_MS, MISSES, OPEN, OUTCOMES, PARTIAL_BYTES, PROTOCOLS, REJECTED, Stats, UNSENT_BYTES, requestField,
 } from '../service/stats.ts';
+import type { StorageTier } from '../storage/tiers.ts';
 import { ROKV_VERSION } from '../service/version.ts';
 
 /** What /metrics reads: the counters of every loop, and the data version now. */
@@ -23,6 +24,10 @@ export interface MetricsSource {
   dataVersion(): DataVersion;
   /** False once the server is shutting down: /healthz answers 503. */
   serving(): boolean;
+  /** Where records live (--storage). */
+  storage: StorageTier;
+  /** Bytes of the served file in memory now (tiers.ts residencyProbe), or -1 when unknown. */
+  residentBytes(): number;
 }
 
 const COMMAND_NAMES: readonly (readonly string[])[] = [ROKV_COMMAND_NAMES, RESP_COMMAND_NAMES];
@@ -108,6 +113,12 @@ export function serverMetrics(source: MetricsSource): Registry {
       this.set({ version: source.dataVersion().version }, 1);
     },
   });
+  new Gauge({ name: 'rokv_storage_info', help: 'Where records live (--storage memory, mmap or disk); always 1.', labelNames: ['tier'], registers: [registry] }).set({ tier: source.storage }, 1);
+  gauge(registry, 'rokv_anonymous_memory_bytes', 'Anonymous resident memory (RssAnon): heap, index and buffers, not the data file\'s page-cache pages.', anonymousBytes);
+  gauge(registry, 'rokv_data_resident_bytes', 'Bytes of the data file in memory: all of it (memory tier), or its pages in the page cache (mmap, disk: mincore); -1 unknown (no native addon).', () => source.residentBytes());
+  counter(registry, 'rokv_disk_reads_total', 'Records read from the file by the disk tier (page-cache hits answered at once are not counted).', () => s.total(DISK_READS));
+  counter(registry, 'rokv_disk_read_seconds_total', 'Total latency of the disk tier\'s reads (divide by rokv_disk_reads_total for the mean).', () => s.total(DISK_READ_SECONDS));
+  gauge(registry, 'rokv_disk_reads_in_flight', 'Disk-tier reads started and not yet done.', () => s.total(DISK_READS_IN_FLIGHT));
   gauge(registry, 'rokv_data_keys', 'Records in the data version served.', () => source.dataVersion().keys);
   gauge(registry, 'rokv_data_bytes', 'Bytes of the data file served.', () => source.dataVersion().bytes);
   gauge(registry, 'rokv_data_loaded_timestamp_seconds', 'When the data version served was loaded (Unix time).', () => Date.parse(source.dataVersion().loadedAt) / 1000);

@@ -131,8 +131,8 @@ function collectGarbage(): void {
   fullCollection();
 }
 
-/** RssAnon from /proc/self/status, in bytes, or -1. */
-function anonymousBytes(): number {
+/** RssAnon from /proc/self/status (the process's anonymous resident memory: heap, index, buffers; not the file's pages), in bytes, or -1. */
+export function anonymousBytes(): number {
   try {
     const match = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
     return match ? Number(match[1]) * 1024 : -1;

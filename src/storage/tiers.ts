@@ -16,7 +16,7 @@ import { type HeaderSummary, parseHeader } from '../format/header.ts';
 import { HEADER_SIZE } from '../format/layout.ts';
 import { readFully } from '../files.ts';
 import { DiskRecords, type ReadLimiter } from './disk.ts';
-import { requireNativeStorage } from './native.ts';
+import { nativeStorage, requireNativeStorage } from './native.ts';
 import type { Records } from './records.ts';
 import type { KeyVisitor } from '../format/records-check.ts';
 import { openDataFile } from '../format/load.ts';
@@ -130,6 +130,20 @@ export function memoryVersionOf(data: DataFile): VersionFile {
   const bytes = data.bytes;
   if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) throw new Error('memoryVersionOf: the DataFile must own its whole buffer');
   return { tier: 'memory', source: data.source, fd: -1, size: bytes.byteLength, header: data.header, shared: bytes.buffer };
+}
+
+/**
+ * A probe of how many bytes of `version`'s file are in memory now, for /metrics: the
+ * whole file (memory), or its pages in the page cache (mmap, disk: mincore over a
+ * mapping of the probe's own, made now while the descriptor is open and unmapped when
+ * the probe is collected); -1 without the native addon. Reads nothing of the file.
+ */
+export function residencyProbe(version: VersionFile): () => number {
+  const native = nativeStorage();
+  if (version.tier === 'memory') return () => version.size;
+  if (native === null) return () => -1;
+  const mapping = native.map(version.fd, version.size);
+  return () => native.residentBytes(mapping);
 }
 
 /** Closes what the version holds open (its descriptor); its loops must be done with it. */
