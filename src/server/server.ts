@@ -10,10 +10,13 @@ import type { Service } from '../service/service.ts';
 import { ACCEPTED, BYTES_OUT, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from '../service/stats.ts';
 import { Connection, type LoopShared, closeGently } from './connection.ts';
 import { socketQueues } from './kernel-queues.ts';
+import { isLoopback } from './protected-mode.ts';
 
 export interface Endpoint {
   port: number;
   codec: Codec;
+  /** What refuses a client in protected mode (Redis's DENIED text in this protocol), sent before closing. */
+  denial: Buffer;
 }
 
 export interface TransportOptions {
@@ -30,6 +33,8 @@ export interface TransportOptions {
   maxPartialBytes?: number;
   /** At shutdown, connections still open this long after close() are destroyed. */
   shutdownGraceMs?: number;
+  /** Protected mode (protected-mode.ts): clients not on loopback get the endpoint's denial. */
+  protectedMode?: boolean;
   /** Share the ports with other event loops (worker threads) of this process. */
   reusePort?: boolean;
   /** This loop's index and the number of loops: connection ids stay unique across loops. */
@@ -72,9 +77,9 @@ export class RokvServer {
     this.options = options;
     this.nextId = (options.loop ?? 0) + 1;
     this.shared = loopShared(service, options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES, options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES);
-    this.listeners = options.endpoints.map(({ codec }) =>
+    this.listeners = options.endpoints.map((endpoint) =>
       // Half-open allowed: a client that sends its requests and shuts down its side still gets every answer.
-      net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, codec)));
+      net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, endpoint)));
   }
 
   /** Starts every listener; resolves with their ports in endpoint order, rejects with the system error. */
@@ -129,8 +134,13 @@ export class RokvServer {
     return this.closing;
   }
 
-  private accept(socket: net.Socket, codec: Codec): void {
+  private accept(socket: net.Socket, { codec, denial }: Endpoint): void {
     const counts = this.service.counts;
+    if (this.options.protectedMode && !isLoopback(socket.remoteAddress)) {
+      counts[REJECTED]++;
+      closeGently(socket, denial);
+      return;
+    }
     const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.closing || (limit > 0 && this.connections.size >= limit)) {
       counts[REJECTED]++;

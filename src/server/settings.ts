@@ -2,10 +2,12 @@
 // cross to worker threads, and the one function that turns it into a RokvServer.
 
 import type { AuthSettings } from '../auth/users.ts';
-import type { Codec } from '../protocol/codec.ts';
 import { respCodec, respCodecFor } from '../protocol/resp/session.ts';
+import { ERR_DENIED } from '../protocol/rokv/constants.ts';
+import { encodeError } from '../protocol/rokv/frames.ts';
 import { rokvCodec } from '../protocol/rokv/session.ts';
 import type { Service } from '../service/service.ts';
+import { DENIED, protectedModeApplies } from './protected-mode.ts';
 import { type Endpoint, RokvServer } from './server.ts';
 
 export interface ServeSettings {
@@ -24,13 +26,23 @@ export interface ServeSettings {
   loops: number;
   /** Who may read (--requirepass, --aclfile); absent: Redis's passwordless `default` user. */
   auth?: AuthSettings;
+  /** --protected-mode (Redis's protected-mode): refuse clients not on loopback while no password is set. */
+  protectedMode: boolean;
 }
+
+const RESP_DENIAL = Buffer.from(`-${DENIED}\r\n`, 'latin1');
+const ROKV_DENIAL = encodeError(ERR_DENIED, DENIED);
 
 /** The endpoints in a fixed order: binary first, then RESP when on. */
 export function endpoints(settings: ServeSettings): Endpoint[] {
-  const list: { port: number; codec: Codec }[] = [{ port: settings.port, codec: rokvCodec }];
-  if (settings.respPort !== null) list.push({ port: settings.respPort, codec: settings.auth === undefined ? respCodec : respCodecFor(settings.auth) });
+  const list: Endpoint[] = [{ port: settings.port, codec: rokvCodec, denial: ROKV_DENIAL }];
+  if (settings.respPort !== null) list.push({ port: settings.respPort, codec: settings.auth === undefined ? respCodec : respCodecFor(settings.auth), denial: RESP_DENIAL });
   return list;
+}
+
+/** Whether the default user needs no password (Redis's nopass flag): protected mode looks at it. */
+function defaultNopass(auth: AuthSettings | undefined): boolean {
+  return auth === undefined || (auth.users.find((u) => u.name === 'default')?.nopass ?? true);
 }
 
 export function transportFor(service: Service, settings: ServeSettings, loop: number): RokvServer {
@@ -42,6 +54,7 @@ export function transportFor(service: Service, settings: ServeSettings, loop: nu
     maxUnsentBytes: settings.maxUnsentBytes,
     maxPartialBytes: settings.maxPartialBytes,
     shutdownGraceMs: settings.shutdownGraceMs,
+    protectedMode: protectedModeApplies(settings.protectedMode, defaultNopass(settings.auth), settings.host),
     reusePort: settings.loops > 1,
     loop,
     loops: settings.loops,

@@ -26,6 +26,14 @@ export const ERR_FRAME_TOO_LARGE = 3;
 export const ERR_BUSY = 4;
 /** The server could not read the record (a disk read failed); the connection stays open. */
 export const ERR_SERVER = 5;
+/** Protected mode: no password is set and the client is not on loopback; sent right after accept, then closed (1.1). */
+export const ERR_DENIED = 6;
+/** The server has users and this connection has not authenticated: only AUTH and PING are answered (1.1). */
+export const ERR_NOAUTH = 7;
+/** AUTH with a wrong password, an unknown or a disabled user (1.1). */
+export const ERR_WRONGPASS = 8;
+/** The user's key patterns do not allow this key (1.1). */
+export const ERR_NOPERM = 9;
 
 export const ERROR_NAMES: { readonly [code: number]: string } = {
   [ERR_UNKNOWN_OP]: 'UNKNOWN_OP',
@@ -33,4 +41,8 @@ export const ERROR_NAMES: { readonly [code: number]: string } = {
   [ERR_FRAME_TOO_LARGE]: 'FRAME_TOO_LARGE',
   [ERR_BUSY]: 'BUSY',
   [ERR_SERVER]: 'SERVER_ERROR',
+  [ERR_DENIED]: 'DENIED',
+  [ERR_NOAUTH]: 'NOAUTH',
+  [ERR_WRONGPASS]: 'WRONGPASS',
+  [ERR_NOPERM]: 'NOPERM',
 };
