@@ -27,7 +27,7 @@ function exchange(from: string, to: string, port: number, bytes: Buffer): Promis
       socket.destroy();
       resolve({ data: Buffer.concat(chunks), closed: false });
     }, 3000);
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d: Buffer) => chunks.push(d));
     socket.on('error', (error) => (chunks.length > 0 ? undefined : reject(error)));
     socket.on('close', () => {
       clearTimeout(timer);

@@ -2,16 +2,18 @@
 // resolve in order; ERROR frames reject with RokvError; a lost connection, a protocol
 // error (unknown status, an answer nobody asked for, a PING or INFO answered with
 // anything but OK) or a request unanswered for the response timeout rejects
-// everything outstanding and closes the connection.
+// everything outstanding and closes the connection. Given a password, connect()
+// authenticates (AUTH, protocol 1.1) before it resolves.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { formatAddress } from '../addresses.ts';
 import {
-  DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_REQUEST_PAYLOAD, MAX_RESPONSE_PAYLOAD, OP_GET, OP_INFO, OP_PING,
+  DEFAULT_HOST, DEFAULT_PORT, ERROR_NAMES, MAX_REQUEST_PAYLOAD, MAX_RESPONSE_PAYLOAD, OP_AUTH, OP_GET, OP_INFO, OP_PING,
   STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK,
 } from '../protocol/rokv/constants.ts';
 import { FrameDecoder, type FrameHandler } from '../protocol/rokv/decoder.ts';
-import { encodeFrame } from '../protocol/rokv/frames.ts';
+import { authPayload, encodeFrame } from '../protocol/rokv/frames.ts';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 10_000;
@@ -23,6 +25,12 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Fail the connection when a request has waited this many ms with no answer arriving (default 10000; 0 = never). */
   timeoutMs?: number;
+  /** Speak TLS (a server's --tls-port) with these options: ca, cert, key, servername... */
+  tls?: tls.ConnectionOptions;
+  /** Authenticate as this user (default: `default`) ... */
+  user?: string;
+  /** ... with this password, before any other request (a server with --requirepass or --aclfile needs it). */
+  password?: string;
 }
 
 /** An ERROR frame from the server. */
@@ -155,6 +163,14 @@ export class RokvConnection implements FrameHandler {
     });
   }
 
+  /**
+   * Authenticates the connection (AUTH): resolves with the user's name; a wrong password
+   * or an unknown or disabled user rejects with RokvError WRONGPASS (answered late by the server).
+   */
+  async auth(user: string | null, password: string): Promise<string> {
+    return ((await this.send(OP_AUTH, authPayload(user, password))) as Buffer).toString('utf8');
+  }
+
   /** Closes after the outstanding calls are answered; later calls fail with "closed by the client". */
   async close(): Promise<void> {
     this.failure ??= new Error('connection closed by the client (close() was called)');
@@ -225,18 +241,36 @@ export class RokvConnection implements FrameHandler {
   }
 }
 
-export function connect(options: ConnectOptions = {}): Promise<RokvConnection> {
+/**
+ * A connection to a server: over TLS when `options.tls` is given (the binary protocol on
+ * --tls-port), authenticated first when `options.password` is (a refused AUTH rejects
+ * with RokvError WRONGPASS and closes the connection).
+ */
+export async function connect(options: ConnectOptions = {}): Promise<RokvConnection> {
+  const connection = await open(options);
+  if (options.password === undefined) return connection;
+  try {
+    await connection.auth(options.user ?? null, options.password);
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  return connection;
+}
+
+/** The connection, once TCP (and TLS) is up, within the connect timeout. */
+function open(options: ConnectOptions): Promise<RokvConnection> {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   const label = formatAddress({ host, port });
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = options.tls ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...options.tls, host, port }) : net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`cannot connect to ${label}: no answer within ${connectTimeoutMs / 1000} s`));
     }, connectTimeoutMs);
-    socket.once('connect', () => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       resolve(new RokvConnection(socket, { timeoutMs: options.timeoutMs, label }));

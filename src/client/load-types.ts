@@ -4,6 +4,7 @@
 import type { NodeAddress } from '../addresses.ts';
 import type { ClusterMap } from '../cluster/map.ts';
 import type { ClientStorage, DataShare } from './load-data.ts';
+import type { Credentials } from './wire.ts';
 
 /** A load test as bin/client runs it (runLoad). */
 export interface LoadTestOptions {
@@ -26,6 +27,8 @@ export interface LoadTestOptions {
   connectTimeoutMs: number;
   /** A connection whose requests see no answer for this many ms is lost (0 = never). */
   timeoutMs: number;
+  /** Authenticate every connection first (--user, --password); null: do not. */
+  credentials: Credentials | null;
   /** Route by this cluster map to `servers` (servers[i] serves shard i) instead of one server. */
   cluster?: ClusterMap;
   servers?: NodeAddress[];
@@ -58,6 +61,7 @@ export interface WorkerTask {
   connectTimeoutMs: number;
   /** A connection whose requests see no answer for this many ms is lost (0 = never). */
   timeoutMs: number;
+  credentials: Credentials | null;
 }
 
 export interface Example {

@@ -11,7 +11,7 @@ import { Output, type OutputSink, socketSink } from '../protocol/output.ts';
 import { attachLoadData } from './load-data.ts';
 import type { WorkerTask } from './load-types.ts';
 import { Tally, makeMissKeys } from './tally.ts';
-import { type ResponseDecoder, type Wire, rokvWire } from './wire.ts';
+import { type ResponseDecoder, type Wire, authRequest, errorText, rokvWire } from './wire.ts';
 import { respWire } from './resp.ts';
 
 const READ_BUFFER_SIZE = 256 * 1024;
@@ -164,13 +164,18 @@ function report(): void {
   parentPort?.postMessage({ type: 'result', result: tally.finish() });
 }
 
+/** A connection, once connected and (with credentials) authenticated, within the connect timeout. */
 function open(): Promise<LoadConnection> {
   return new Promise((resolve, reject) => {
     let connection: LoadConnection | null = null;
-    const timer = setTimeout(() => {
+    /** Reads the answer to AUTH, the only one before the connection is ready. */
+    let greeting: ResponseDecoder | null = null;
+    const fail = (reason: string) => {
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no answer within ${task.connectTimeoutMs / 1000} s`));
-    }, task.connectTimeoutMs);
+      reject(new Error(reason));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${task.connectTimeoutMs / 1000} s`), task.connectTimeoutMs);
     const socket = net.connect({
       host: task.host,
       port: task.port,
@@ -178,22 +183,37 @@ function open(): Promise<LoadConnection> {
       onread: {
         buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
         callback: (bytes: number, buf: Uint8Array) => {
-          connection?.onRead((buf as Buffer).subarray(0, bytes));
+          const chunk = (buf as Buffer).subarray(0, bytes);
+          if (connection) connection.onRead(chunk);
+          else greeting?.push(chunk);
           return true;
         },
       },
     });
-    socket.once('connect', () => {
+    const ready = () => {
       clearTimeout(timer);
       connection = new LoadConnection(socket);
+      socket.off('close', closedEarly);
       socket.on('error', (error) => connection?.lost(error.message));
       socket.on('close', () => connection?.lost('closed by the server'));
       resolve(connection);
+    };
+    const closedEarly = () => fail('closed by the server');
+    socket.once('connect', () => {
+      socket.once('close', closedEarly);
+      if (task.credentials === null) return ready();
+      greeting = wire.decoder({
+        onFrame: (status, bytes, start, end) => {
+          greeting = null;
+          if (status === STATUS_OK) ready();
+          else fail(`AUTH refused: ${errorText(task.protocol, bytes, start, end)}`);
+          return false;
+        },
+        onBadLength: () => fail('protocol error: a malformed answer to AUTH'),
+      });
+      socket.write(authRequest(task.protocol, task.credentials));
     });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
+    socket.once('error', (error) => fail(error.message));
   });
 }
 

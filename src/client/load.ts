@@ -102,6 +102,7 @@ async function runWorkers(options: LoadTestOptions, threads: number, share: Data
       intervalMs: options.intervalMs,
       connectTimeoutMs: options.connectTimeoutMs,
       timeoutMs: options.timeoutMs,
+      credentials: options.credentials,
       progress,
       index: i,
     };

@@ -14,6 +14,11 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { CLIENT_STORAGE } from './load-data.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
+import type { Credentials } from './wire.ts';
+
+/** The environment's user name and password, when --user and --password are not given (as a password need not sit in `ps`). */
+const USER_ENV = 'ROKV_USER';
+const PASSWORD_ENV = 'ROKV_PASSWORD';
 
 const INTERVAL_MS = 250;
 /** 128 + SIGINT, as a shell reports a command stopped by Ctrl-C. */
@@ -44,6 +49,8 @@ const program = newCommand('client')
   .option('--servers <list>', 'with --cluster: host:port (binary protocol) of each server, in the map\'s order (ketama: shard i; slots: each shard\'s primary, then its replicas)', asFlag(parseAddresses))
   .option('--connect-timeout <seconds>', 'give up connecting after this long', parseNumberIn(0.1, 3600), 5)
   .option('--timeout <seconds>', 'a connection whose requests get no answer this long is lost, and the run fails (0 = wait forever)', parseNumberIn(0, 86_400), 10)
+  .option('--user <name>', `authenticate as this user (default: default; or ${USER_ENV} in the environment)`)
+  .option('--password <password>', `authenticate every connection with this password first (visible in ps: prefer ${PASSWORD_ENV} in the environment)`)
   .option('--json', 'print one JSON object on stdout instead of the table')
   .option('-o, --output <file.html>', 'write a self-contained HTML page with latency charts')
   .addOption(new Option('--report <file.html>').hideHelp());
@@ -51,6 +58,11 @@ const program = newCommand('client')
 program.action((file: string, opts) => runMain('client', async () => {
   if (Boolean(opts.cluster) !== Boolean(opts.servers)) throw new UsageError('--cluster and --servers go together');
   if (opts.cluster && opts.protocol !== 'rokv') throw new UsageError('--cluster speaks the rokv protocol only');
+  const password: string | undefined = opts.password ?? (process.env[PASSWORD_ENV] || undefined);
+  const user: string | undefined = opts.user ?? (process.env[USER_ENV] || undefined);
+  if (user !== undefined && password === undefined) throw new UsageError(`--user needs --password (or ${PASSWORD_ENV})`);
+  if (opts.cluster && password !== undefined) throw new UsageError('--cluster does not authenticate yet: --password goes with one server');
+  const credentials: Credentials | null = password === undefined ? null : { user: user ?? null, password };
   const reportFile: string | undefined = opts.output ?? opts.report;
   if (reportFile) checkOutputFile(reportFile, [file]);
   // Ctrl-C: stop sending, report what was answered, exit 130; a second Ctrl-C exits at once.
@@ -79,6 +91,7 @@ program.action((file: string, opts) => runMain('client', async () => {
     intervalMs: INTERVAL_MS,
     connectTimeoutMs: opts.connectTimeout * 1000,
     timeoutMs: opts.timeout * 1000,
+    credentials,
     cluster: opts.cluster ? readClusterMap(opts.cluster) : undefined,
     servers: opts.servers,
     onProgress: live

@@ -5,7 +5,7 @@ import type { AuthSettings } from '../auth/users.ts';
 import { respCodec, respCodecFor } from '../protocol/resp/session.ts';
 import { ERR_DENIED } from '../protocol/rokv/constants.ts';
 import { encodeError } from '../protocol/rokv/frames.ts';
-import { rokvCodec } from '../protocol/rokv/session.ts';
+import { rokvCodec, rokvCodecFor } from '../protocol/rokv/session.ts';
 import type { Service } from '../service/service.ts';
 import { DENIED, protectedModeApplies } from './protected-mode.ts';
 import { type Endpoint, RokvServer } from './server.ts';
@@ -35,7 +35,7 @@ const ROKV_DENIAL = encodeError(ERR_DENIED, DENIED);
 
 /** The endpoints in a fixed order: binary first, then RESP when on. */
 export function endpoints(settings: ServeSettings): Endpoint[] {
-  const list: Endpoint[] = [{ port: settings.port, codec: rokvCodec, denial: ROKV_DENIAL }];
+  const list: Endpoint[] = [{ port: settings.port, codec: settings.auth === undefined ? rokvCodec : rokvCodecFor(settings.auth), denial: ROKV_DENIAL }];
   if (settings.respPort !== null) list.push({ port: settings.respPort, codec: settings.auth === undefined ? respCodec : respCodecFor(settings.auth), denial: RESP_DENIAL });
   return list;
 }

@@ -1,7 +1,7 @@
 // Encoding whole frames: requests (op + payload) and responses (status + payload),
 // including ERROR frames. The server's hot path writes its own into a batch buffer.
 
-import { FRAME_HEADER_SIZE, LENGTH_SIZE, OP_GET, STATUS_ERROR } from './constants.ts';
+import { AUTH_HEADER_SIZE, FRAME_HEADER_SIZE, LENGTH_SIZE, MAX_REQUEST_PAYLOAD, OP_AUTH, OP_GET, STATUS_ERROR } from './constants.ts';
 
 /** Writes a frame header (length, then op or status) at buf[at]; returns where the payload goes. */
 export function writeFrameHeader(buf: Buffer, at: number, kind: number, payloadLength: number): number {
@@ -26,4 +26,25 @@ export function encodeError(code: number, message: string): Buffer {
   payload[0] = code;
   text.copy(payload, 1);
   return encodeFrame(STATUS_ERROR, payload);
+}
+
+/**
+ * AUTH's payload (1.1): u16 length of the user name, the name (none: `default`), the
+ * password, all UTF-8. A RangeError when they pass the request payload limit.
+ */
+export function authPayload(user: string | null, password: string): Buffer {
+  const name = Buffer.from(user ?? '', 'utf8');
+  const secret = Buffer.from(password, 'utf8');
+  const length = AUTH_HEADER_SIZE + name.length + secret.length;
+  if (length > MAX_REQUEST_PAYLOAD) throw new RangeError(`user name and password are ${length} bytes; AUTH's limit is ${MAX_REQUEST_PAYLOAD}`);
+  const payload = Buffer.allocUnsafe(length);
+  payload.writeUInt16BE(name.length, 0);
+  name.copy(payload, AUTH_HEADER_SIZE);
+  secret.copy(payload, AUTH_HEADER_SIZE + name.length);
+  return payload;
+}
+
+/** A whole AUTH request frame. */
+export function encodeAuth(user: string | null, password: string): Buffer {
+  return encodeFrame(OP_AUTH, authPayload(user, password));
 }
