@@ -33,7 +33,7 @@ const SERVED: CommandSpec[] = [
   spec('dbsize', 1, READ, NO_KEYS, 'server', 'Returns the number of keys in the database.', dbsize),
   reading('slots', spec('randomkey', 1, ['readonly'], NO_KEYS, 'generic', 'Returns a random key name from the database.', randomkey)),
   reading('slots', spec('scan', -2, ['readonly'], NO_KEYS, 'generic', 'Iterates over the key names in the database.', scan, '2.8.0')),
-  spec('keys', 2, ['readonly'], NO_KEYS, 'generic', 'Refused by rokv: iterate with SCAN.', keys),
+  spec('keys', 2, ['readonly'], NO_KEYS, 'generic', 'Returns all key names that match a pattern.', keys),
 
   spec('hello', -1, CONN, NO_KEYS, 'connection', 'Handshakes with the server (RESP2 or RESP3).', hello, '6.0.0'),
   spec('auth', -2, CONN, NO_KEYS, 'connection', 'Authenticates the connection.', auth),

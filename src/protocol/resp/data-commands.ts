@@ -1,22 +1,16 @@
 // The RESP commands that read the data set: GET, MGET, EXISTS, STRLEN, GETRANGE, TYPE,
-// TTL and friends, DBSIZE, RANDOMKEY, SCAN (and KEYS, refused). They find records and
+// TTL and friends, DBSIZE, RANDOMKEY, SCAN (scan.ts) and KEYS (keys.ts). They find records and
 // read their bytes only through ctx.records; every key looked up is counted as a hit
 // or a miss (Service.lookup).
 
 import { NOT_INTEGER, parseInteger } from './arguments.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import type { ArgList } from './decoder.ts';
+import { bulkKey } from './scan.ts';
 
 /** The record of argument i, or -1. */
 function recordOf(s: CommandContext, a: ArgList, i: number): number {
   return s.service.lookup(s.records, a.buf, a.starts[i], a.ends[i]);
-}
-
-/** A record's key as a bulk string. */
-function bulkKey(s: CommandContext, record: number): void {
-  const records = s.records;
-  const start = records.keyStart(record);
-  s.w.bulk(records.bytes, start, start + records.keyLength(record));
 }
 
 export const get: CommandHandler = (s, a) => s.get(a.buf, a.starts[1], a.ends[1]);
@@ -61,10 +55,10 @@ export const ttl: CommandHandler = (s, a) => s.w.integer(recordOf(s, a, 1) < 0 ?
 export const dbsize: CommandHandler = (s) => s.w.integer(s.records.recordCount);
 
 export const randomkey: CommandHandler = (s) => {
-  const record = s.records.randomRecord();
-  return record < 0 ? s.w.nil() : bulkKey(s, record);
+  const records = s.records;
+  const record = records.randomRecord();
+  return record < 0 ? s.w.nil() : bulkKey(s, records, record);
 };
 
 export { scan } from './scan.ts';
-
-export const keys: CommandHandler = (s) => s.error('ERR KEYS is not served by rokv: it would list every key in one reply; iterate with SCAN instead');
+export { keys } from './keys.ts';

@@ -33,9 +33,8 @@ import type { CommandContext, CommandHandler } from './context.ts';
 import type { ArgList } from './decoder.ts';
 import { Glob } from './glob.ts';
 
-/** A record's key as a bulk string. */
-function bulkKey(s: CommandContext, record: number): void {
-  const records = s.records;
+/** The key of `record` in `records` as a bulk string (SCAN, KEYS, RANDOMKEY). */
+export function bulkKey(s: CommandContext, records: Records, record: number): void {
   const start = records.keyStart(record);
   s.w.bulk(records.bytes, start, start + records.keyLength(record));
 }
@@ -178,7 +177,7 @@ export const scan: CommandHandler = (s, a) => {
   s.w.array(2);
   s.w.bulkText(next >= records.slotCount ? '0' : String(cursorAt(next, space)));
   s.w.array(found.length);
-  for (const record of found) bulkKey(s, record);
+  for (const record of found) bulkKey(s, records, record);
 };
 
 /** The disk tier: the keys of the slots this SCAN call will visit (none when its arguments are refused). */

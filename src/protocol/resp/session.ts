@@ -20,6 +20,7 @@ import { wantsOf } from './disk-wants.ts';
 import { COMMANDS } from './command-table.ts';
 import type { CommandContext } from './context.ts';
 import { type ArgList, MAX_REQUEST_BYTES, type RequestHandler, RespRequestDecoder } from './decoder.ts';
+import type { Pacing } from './keys.ts';
 import { RespWriter } from './writer.ts';
 
 /** Most commands one MULTI may queue. */
@@ -47,7 +48,7 @@ function unknownCommand(a: ArgList): string {
   return `ERR unknown command '${a.text(0).slice(0, 128)}', with args beginning with: ${args}`;
 }
 
-class RespSession implements Session, RequestHandler, CommandContext {
+class RespSession implements Session, RequestHandler, CommandContext, Pacing {
   readonly link: Link;
   readonly service: Service;
   readonly w: RespWriter;
@@ -68,14 +69,16 @@ class RespSession implements Session, RequestHandler, CommandContext {
   /** A command was refused while queueing: EXEC must abort. */
   private queueBroken = false;
   private readonly decoder: RespRequestDecoder;
-  /** Disk tier: the records fetched for the command running now (its reply being filled). */
-  private view: FetchedRecords | null = null;
+  /** Disk tier: the records the command running now reads (fetched for it, or the page-cache view readableNow gave). */
+  private view: Records | null = null;
   /**
    * The rest of commands that paused for output room (forEachArg, EXEC), innermost
    * last: each step returns true once its command is done. While any waits, no new
    * request is decoded.
    */
   private readonly later: (() => boolean)[] = [];
+  /** What paced commands still under way must give back if the connection closes. */
+  private readonly abandons = new Set<() => void>();
   private readonly users: Users;
   user = 'default';
   authenticated = false;
@@ -140,6 +143,8 @@ class RespSession implements Session, RequestHandler, CommandContext {
 
   dispose(): void {
     this.decoder.stop();
+    for (const abandon of this.abandons) abandon();
+    this.abandons.clear();
   }
 
   get paused(): boolean {
@@ -181,6 +186,16 @@ class RespSession implements Session, RequestHandler, CommandContext {
           return false;
         }
       }
+      return true;
+    });
+  }
+
+  /** See Pacing (keys.ts). */
+  paced(step: () => boolean, abandon: () => void): void {
+    this.abandons.add(abandon);
+    this.runOrKeep(() => {
+      if (!step()) return false;
+      this.abandons.delete(abandon);
       return true;
     });
   }
@@ -236,8 +251,8 @@ class RespSession implements Session, RequestHandler, CommandContext {
     this.w.bulk(records.bytes, valueStart, valueStart + records.valueLength(record));
   }
 
-  /** GET answered from a disk fetch's view. */
-  private getIn(view: FetchedRecords, bytes: Buffer, start: number, end: number): void {
+  /** GET answered from a disk-tier view (fetched, or readableNow's). */
+  private getIn(view: Records, bytes: Buffer, start: number, end: number): void {
     this.view = view;
     try {
       this.get(bytes, start, end);
@@ -251,11 +266,12 @@ class RespSession implements Session, RequestHandler, CommandContext {
    * otherwise the reply's place is kept and filled when the record is read.
    */
   private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
-    if (!disk.mayHold(bytes, start, end)) return this.getIn(disk.none, bytes, start, end);
+    const now = disk.readableNow(bytes, start, end);
+    if (now !== null) return this.getIn(now, bytes, start, end); // a sure miss, or the record in the page cache
     const want: Want = { key: bytes.subarray(start, end), slot: -1, value: true };
     const countsRequest = this.command === RESP_GET; // a GET of its own (not in MGET or EXEC): its outcome is counted when filled
     let slot: ReplySlot | null = null;
-    const now = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
+    const fetched = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
       const counts = this.service.counts;
       if (view instanceof Error) {
         this.error(`ERR ${view.message}`);
@@ -266,7 +282,7 @@ class RespSession implements Session, RequestHandler, CommandContext {
       this.getIn(view, key, 0, key.length);
       if (countsRequest) counts[requestField(PROTOCOL_RESP, RESP_GET, this.found === 1 ? OUTCOME_HIT : OUTCOME_MISS)]++;
     }));
-    if (now !== null) return this.getIn(now, bytes, start, end); // the record was in the page cache
+    if (fetched !== null) return this.getIn(fetched, bytes, start, end); // the record came into the page cache meanwhile
     want.key = Buffer.from(want.key as Buffer); // the request's bytes are valid only during this call
     if (countsRequest) this.found = DEFERRED;
     slot = this.link.defer();
