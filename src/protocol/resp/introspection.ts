@@ -18,10 +18,37 @@ export const REDIS_COMPATIBLE_VERSION = '7.2.0';
 
 const RUN_ID = Array.from({ length: 40 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
-/** INFO's sections in order; those marked default are what a bare INFO prints. */
-const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) => string[] }[] = [
+/**
+ * used_memory: what the process holds for data and state — the answering event loop's
+ * V8 heap in use, plus what the served version holds in memory: the memory tier's
+ * whole file, the disk tier's index (the mmap tier's file is the kernel's page cache:
+ * counted in used_memory_rss as its pages are touched, not here). Counted from what
+ * rokv allocated rather than from process.memoryUsage().external, which misses shared
+ * buffers another thread allocated and counts a mapped file as if it were held.
+ */
+function usedMemory(s: CommandContext): number {
+  const version = s.service.version;
+  const held = version.tier === 'memory' ? version.size : version.tier === 'disk' ? (version.shared?.byteLength ?? 0) : 0;
+  return process.memoryUsage().heapUsed + held;
+}
+
+/** The highest used_memory an INFO has measured in this event loop (used_memory_peak). */
+let peakMemory = 0;
+
+/** Bytes as Redis's bytesToHuman prints them: 512B, 994.70K, 6.61M, 23.54G. */
+export function bytesToHuman(n: number): string {
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  if (n < 1024) return `${n}B`;
+  for (let i = 0; i < units.length; i++) {
+    if (n < 1024 ** (i + 2)) return `${(n / 1024 ** (i + 1)).toFixed(2)}${units[i]}`;
+  }
+  return `${n}B`;
+}
+
+/** INFO's sections in order: name (as INFO takes it), title (its `# ` header, Redis's spelling); default ones are what a bare INFO prints. */
+const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: CommandContext) => string[] }[] = [
   {
-    name: 'server', isDefault: true, lines: (s) => {
+    name: 'server', title: 'Server', isDefault: true, lines: (s) => {
       const f = s.service.facts();
       return [
         `redis_version:${REDIS_COMPATIBLE_VERSION}`, `rokv_version:${f.version}`, `redis_mode:${s.service.router === null ? 'standalone' : 'cluster'}`,
@@ -33,7 +60,7 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) =
     },
   },
   {
-    name: 'clients', isDefault: true, lines: (s) => {
+    name: 'clients', title: 'Clients', isDefault: true, lines: (s) => {
       const f = s.service.facts();
       return [
         `connected_clients:${f.connections}`, `maxclients:${f.maxConnections}`, 'blocked_clients:0', 'tracking_clients:0',
@@ -42,23 +69,30 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) =
     },
   },
   {
-    name: 'memory', isDefault: true, lines: (s) => {
+    name: 'memory', title: 'Memory', isDefault: true, lines: (s) => {
       const f = s.service.facts();
+      const used = usedMemory(s);
+      peakMemory = Math.max(peakMemory, used);
+      const total = os.totalmem();
       return [
-        `used_memory:${f.rssBytes}`, `used_memory_human:${(f.rssBytes / 2 ** 20).toFixed(2)}M`,
-        `used_memory_rss:${f.rssBytes}`, `used_memory_dataset:${f.dataBytes}`,
-        'maxmemory:0', 'maxmemory_policy:noeviction', 'mem_allocator:node',
+        `used_memory:${used}`, `used_memory_human:${bytesToHuman(used)}`,
+        `used_memory_rss:${f.rssBytes}`, `used_memory_rss_human:${bytesToHuman(f.rssBytes)}`,
+        `used_memory_peak:${peakMemory}`, `used_memory_peak_human:${bytesToHuman(peakMemory)}`,
+        `used_memory_dataset:${f.dataBytes}`,
+        `total_system_memory:${total}`, `total_system_memory_human:${bytesToHuman(total)}`,
+        'maxmemory:0', 'maxmemory_human:0B', 'maxmemory_policy:noeviction',
+        `mem_fragmentation_ratio:${(f.rssBytes / used).toFixed(2)}`, 'mem_allocator:node',
       ];
     },
   },
   {
-    name: 'persistence', isDefault: true, lines: () => [
+    name: 'persistence', title: 'Persistence', isDefault: true, lines: () => [
       'loading:0', 'async_loading:0', 'rdb_changes_since_last_save:0', 'rdb_bgsave_in_progress:0',
       'rdb_last_bgsave_status:ok', 'aof_enabled:0', 'aof_rewrite_in_progress:0',
     ],
   },
   {
-    name: 'stats', isDefault: true, lines: (s) => {
+    name: 'stats', title: 'Stats', isDefault: true, lines: (s) => {
       const f = s.service.facts();
       return [
         `total_connections_received:${f.accepted}`, `total_commands_processed:${f.requests}`,
@@ -69,22 +103,22 @@ const SECTIONS: { name: string; isDefault: boolean; lines: (s: CommandContext) =
       ];
     },
   },
-  { name: 'replication', isDefault: true, lines: () => ['role:master', 'connected_slaves:0', 'master_repl_offset:0'] },
+  { name: 'replication', title: 'Replication', isDefault: true, lines: () => ['role:master', 'connected_slaves:0', 'master_repl_offset:0'] },
   {
-    name: 'cpu', isDefault: true, lines: () => {
+    name: 'cpu', title: 'CPU', isDefault: true, lines: () => {
       const usage = process.cpuUsage();
       return [`used_cpu_sys:${(usage.system / 1e6).toFixed(6)}`, `used_cpu_user:${(usage.user / 1e6).toFixed(6)}`];
     },
   },
-  { name: 'cluster', isDefault: true, lines: (s) => [`cluster_enabled:${s.service.router === null ? 0 : 1}`] },
+  { name: 'cluster', title: 'Cluster', isDefault: true, lines: (s) => [`cluster_enabled:${s.service.router === null ? 0 : 1}`] },
   {
-    name: 'keyspace', isDefault: true, lines: (s) => {
+    name: 'keyspace', title: 'Keyspace', isDefault: true, lines: (s) => {
       const keys = s.records.recordCount;
       return keys > 0 ? [`db0:keys=${keys},expires=0,avg_ttl=0`] : [];
     },
   },
   {
-    name: 'rokv', isDefault: true, lines: (s) => {
+    name: 'rokv', title: 'Rokv', isDefault: true, lines: (s) => {
       const f = s.service.facts();
       const extra = Object.entries(f.extra).map(([key, value]) => `${key}:${value}`);
       return [
@@ -109,8 +143,7 @@ function infoText(s: CommandContext, a: ArgList): string {
   const blocks: string[] = [];
   for (const section of SECTIONS) {
     if (!everything && !asked.has(section.name) && !(defaults && section.isDefault)) continue;
-    const title = section.name[0].toUpperCase() + section.name.slice(1);
-    blocks.push([`# ${title}`, ...section.lines(s)].join('\r\n'));
+    blocks.push([`# ${section.title}`, ...section.lines(s)].join('\r\n'));
   }
   return blocks.length > 0 ? `${blocks.join('\r\n\r\n')}\r\n` : '';
 }
