@@ -1,6 +1,8 @@
 // bin/pack: formats, separators, stdin, dedupe, and every input error (exit 1, a
-// message with the line number, no output file left behind); NDJSON is text (bytes
-// that are not UTF-8 are refused, pointing to --base64); lines under any chunking.
+// message with the line number, no output file left behind); several inputs (files
+// and -, each format by its extension) read in order as one, duplicates across them;
+// NDJSON is text (bytes that are not UTF-8 are refused, pointing to --base64); lines
+// under any chunking.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -96,7 +98,7 @@ describe('pack: errors', () => {
     expectFailure(pack('in.ndjson', '{"key":"a$b=","value":"AA=="}\n', ['--base64']), /in\.ndjson:1: "key" is not valid base64/);
   });
   it('a duplicate key names both lines', () => {
-    expectFailure(pack('in.tsv', 'a\t1\nb\t2\n\nb\t3\n'), /duplicate key "b" on lines 2 and 4/);
+    expectFailure(pack('in.tsv', 'a\t1\nb\t2\n\nb\t3\n'), /duplicate key "b" at \S*in\.tsv:2 and \S*in\.tsv:4 \(use --dedupe first\|last to keep one\)$/);
   });
   it('an unknown extension without --format', () => {
     expectFailure(pack('in.csv', 'a,1\n'), /cannot tell the format/, 2);
@@ -120,6 +122,95 @@ describe('pack: errors', () => {
     expect(run.status).toBe(1);
     expect(fs.readFileSync(output).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['bad.tsv', 'in.tsv', 'out.data']);
+  });
+});
+
+describe('pack: several inputs', () => {
+  /** Files in a new folder (name → content); their paths, by name. */
+  function files(contents: Record<string, string>): { dir: string; at: (name: string) => string } {
+    const dir = tempDir();
+    for (const [name, content] of Object.entries(contents)) fs.writeFileSync(path.join(dir, name), content);
+    return { dir, at: (name) => path.join(dir, name) };
+  }
+  const records = (file: string) => {
+    const data = loadDataFile(file);
+    return Array.from(data.recordOffsets(), (r) => `${data.key(r)}=${data.value(r)}`);
+  };
+
+  it('reads files of each format and stdin, in the order given, into one file: the same as their lines in one input', () => {
+    const { at } = files({ 'a.tsv': 'a\t1\nb\t2\n', 'b.ndjson': '{"key":"c","value":"3"}\n', 'one.tsv': 'a\t1\nb\t2\nc\t3\nd\t4\n' });
+    const run = runBin('pack', [at('a.tsv'), at('b.ndjson'), '-', '-o', at('out.data')], 'd\t4\n');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^pack: wrote .*out\.data: 4 records, /);
+    expect(records(at('out.data'))).toEqual(['a=1', 'b=2', 'c=3', 'd=4']);
+    expect(runBin('pack', [at('one.tsv'), '-o', at('one.data')]).status).toBe(0);
+    expect(fs.readFileSync(at('out.data')).equals(fs.readFileSync(at('one.data')))).toBe(true);
+  });
+
+  it('a duplicate key across inputs is an error naming both inputs and lines; --dedupe keeps the first or last in input order', () => {
+    const { dir, at } = files({ 'a.tsv': 'x\t1\nk\tfirst\n', 'b.tsv': 'y\t2\n\nk\tlast\n' });
+    const run = runBin('pack', [at('a.tsv'), at('b.tsv'), '-o', at('out.data')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`pack: duplicate key "k" at ${at('a.tsv')}:2 and ${at('b.tsv')}:3 (use --dedupe first|last to keep one)\n`);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.tsv', 'b.tsv']);
+    const fromStdin = runBin('pack', [at('a.tsv'), '-', '-o', at('out.data')], 'k\tagain\n');
+    expect(fromStdin.stderr).toBe(`pack: duplicate key "k" at ${at('a.tsv')}:2 and stdin:1 (use --dedupe first|last to keep one)\n`);
+    expect(runBin('pack', [at('a.tsv'), at('b.tsv'), '-o', at('first.data'), '--dedupe', 'first']).status).toBe(0);
+    expect(records(at('first.data'))).toEqual(['x=1', 'k=first', 'y=2']);
+    expect(runBin('pack', [at('a.tsv'), at('b.tsv'), '-o', at('last.data'), '--dedupe', 'last']).status).toBe(0);
+    expect(loadDataFile(at('last.data')).get(Buffer.from('k'))?.toString()).toBe('last');
+  });
+
+  it('a bad line names its input and its line in that input; nothing is written', () => {
+    const { dir, at } = files({ 'a.tsv': 'a\t1\nb\t2\n', 'b.ndjson': '{"key":"c","value":"3"}\n{"key":"d"}\n' });
+    const run = runBin('pack', [at('a.tsv'), at('b.ndjson'), '-o', at('out.data')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`pack: ${at('b.ndjson')}:2: "value" is missing\n`);
+    const stdin = runBin('pack', [at('a.tsv'), '-', '-o', at('out.data')], 'ok\t1\nno tab\n');
+    expect(stdin.stderr).toBe('pack: stdin:2: no separator (tab)\n');
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.tsv', 'b.ndjson']);
+  });
+
+  it('each input has its own line numbers, byte-order mark and line endings', () => {
+    const { at } = files({ 'a.tsv': '\ufeffa\t1\r\n', 'b.tsv': '\ufeffb\t2\n', 'c.tsv': 'c\t3\rd\t4\r' });
+    expect(runBin('pack', [at('a.tsv'), at('b.tsv'), '-o', at('out.data')]).status).toBe(0);
+    expect(records(at('out.data'))).toEqual(['a=1', 'b=2']);
+    const run = runBin('pack', [at('a.tsv'), at('c.tsv'), '-o', at('out2.data')]);
+    expect(run.stderr).toMatch(/^pack: \S*c\.tsv:1: input uses CR-only line endings/);
+  });
+
+  it('a missing input anywhere in the list fails before anything is read; flags must fit some input; - only once', () => {
+    const { dir, at } = files({ 'a.tsv': 'a\t1\n', 'b.ndjson': '{"key":"b","value":"2"}\n' });
+    const missing = runBin('pack', [at('a.tsv'), at('nope.tsv'), '-o', at('out.data')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^pack: cannot open \S*nope\.tsv: no such file\b[^\n]*\n$/);
+    const usage = (args: string[], message: RegExp) => {
+      const run = runBin('pack', [...args, '-o', at('out.data')]);
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr.trim()).toMatch(message);
+    };
+    usage([at('a.tsv'), '-', '-'], /^pack: - \(standard input\) is given more than once; see --help$/);
+    usage([at('a.tsv'), at('a.tsv'), '--base64'], /^pack: --base64 applies to ndjson input only; see --help$/);
+    usage([at('a.tsv'), '--json-values'], /^pack: --json-values applies to ndjson input only; see --help$/);
+    usage([at('b.ndjson'), '--sep', ','], /^pack: --sep applies to tsv input only; see --help$/);
+    usage([at('a.tsv'), path.join(dir, 'c.csv')], /cannot tell the format of \S*c\.csv/);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.tsv', 'b.ndjson']);
+    // --base64 with a TSV and an NDJSON input applies to the NDJSON one
+    fs.writeFileSync(at('c.ndjson'), `{"key":"${Buffer.from('c').toString('base64')}","value":"${Buffer.from([0, 0xff]).toString('base64')}"}\n`);
+    expect(runBin('pack', [at('a.tsv'), at('c.ndjson'), '--base64', '-o', at('mixed.data')]).status).toBe(0);
+    expect(loadDataFile(at('mixed.data')).get(Buffer.from('c'))?.equals(Buffer.from([0, 0xff]))).toBe(true);
+    // -f sets the format of every input
+    fs.writeFileSync(at('d.txt'), '{"key":"d","value":"4"}\n');
+    expect(runBin('pack', [at('b.ndjson'), at('d.txt'), '-f', 'ndjson', '-o', at('all.data')]).status).toBe(0);
+    expect(records(at('all.data'))).toEqual(['b=2', 'd=4']);
+  });
+
+  it('the output may not be one of the inputs', () => {
+    const { at } = files({ 'a.tsv': 'a\t1\n', 'b.tsv': 'b\t2\n' });
+    const run = runBin('pack', [at('a.tsv'), at('b.tsv'), '-o', at('b.tsv'), '-f', 'tsv']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/b\.tsv is also the input/);
+    expect(fs.readFileSync(at('b.tsv'), 'utf8')).toBe('b\t2\n');
   });
 });
 

@@ -153,7 +153,7 @@ describe('pack: NDJSON objects naming "key" or "value" twice', () => {
   });
 
   it('refuses exactly the objects that name a field twice, however the names are spelled (property)', () => {
-    const parse = ndjsonParser(false);
+    const parse = ndjsonParser({ base64: false, jsonValues: false });
     /** A JSON string for `text`, each character escaped as \uXXXX (either case) or not, at random. */
     const spelled = (text: string) => fc.array(fc.constantFrom('plain', 'lower', 'upper'), { minLength: text.length, maxLength: text.length }).map((how) => `"${[...text].map((ch, i) => {
       const code = ch.charCodeAt(0).toString(16).padStart(4, '0');

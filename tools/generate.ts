@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import seedrandom from 'seedrandom';
 import { newCommand, parseCount, runMain } from '../src/cli.ts';
 import { checkOutputFile } from '../src/files.ts';
+import { Progress } from '../src/progress.ts';
 import { cleanupOnSignal } from '../src/signals.ts';
 import { PackWriter } from '../src/format/writer.ts';
 import { MAX_KEY_LENGTH } from '../src/format/layout.ts';
@@ -46,7 +47,6 @@ const LETTERS = 26;
 const LETTERS_PER_DRAW = 6; // 26^6 < 2^32: one random number yields six letters
 const LETTER_DRAW_RANGE = LETTERS ** LETTERS_PER_DRAW;
 const ALNUM = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 'latin1');
-const PROGRESS_INTERVAL_MS = 2000;
 
 /** Writes a random RFC 4122 version 4 UUID as 36 lowercase hex characters. */
 function writeUuid(out: Buffer, random: Random): void {
@@ -91,7 +91,7 @@ const program = newCommand('generate')
   .option('--key-length <dist>', 'key length for alnum/bytes keys: N, MIN-MAX or exp:MEAN', parseLengths)
   .option('--value-length <dist>', 'value length: N, MIN-MAX or exp:MEAN', parseLengths)
   .addOption(new Option('--values <kind>', 'value bytes: lower (a-z), alnum, bytes').choices(['lower', 'alnum', 'bytes']).default('lower'))
-  .option('-q, --quiet', 'no progress on stderr');
+  .option('-q, --quiet', 'no progress line on stderr (it is shown only on a terminal anyway)');
 
 program.action((opts) => runMain('generate', async () => {
   const count: number = opts.count;
@@ -107,7 +107,8 @@ program.action((opts) => runMain('generate', async () => {
   const value = Buffer.alloc(valueLengths.max);
   const writer = new PackWriter(output, { onDuplicate: (existing) => existing });
   const started = performance.now();
-  let lastProgress = started;
+  const progress = new Progress('generate', { quiet: opts.quiet });
+  progress.start('', 'records', count);
   const stopWatching = cleanupOnSignal(() => writer.abort());
   try {
     for (let i = 0; i < count; i++) {
@@ -121,12 +122,11 @@ program.action((opts) => runMain('generate', async () => {
       if (opts.values === 'lower') fillLowercase(value, valueLength, random);
       else fillFrom(opts.values === 'alnum' ? ALNUM : null, value, valueLength, random);
       writer.add(key.subarray(0, keyLength), value.subarray(0, valueLength));
-      if (!opts.quiet && (i & 0xffff) === 0 && performance.now() - lastProgress > PROGRESS_INTERVAL_MS) {
-        lastProgress = performance.now();
-        process.stderr.write(`generate: ${i.toLocaleString('en-US')} / ${count.toLocaleString('en-US')} records\n`);
-      }
+      progress.tick(i + 1);
     }
+    progress.note(`building the index of ${count.toLocaleString('en-US')} records`);
     const summary = await writer.finishAsync();
+    progress.end();
     const seconds = (performance.now() - started) / 1000;
     const duplicates = summary.dropped ? `, ${summary.dropped} duplicate random keys dropped` : '';
     process.stderr.write(
@@ -134,6 +134,7 @@ program.action((opts) => runMain('generate', async () => {
       `${summary.fileSize.toLocaleString('en-US')} bytes in ${seconds.toFixed(2)} s${duplicates}\n`,
     );
   } catch (error) {
+    progress.end();
     writer.abort();
     throw error;
   } finally {

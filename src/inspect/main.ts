@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bin/inspect: loads and fully checks a data file, then prints its header summary, or
-// with --dump every record (src/pack/dump.ts); exits 0 only for a valid file.
+// with --dump every record (src/pack/dump.ts); exits 0 only for a valid file. On a
+// terminal, a progress line says which stage runs (and the records dumped).
 
 import { Option } from 'commander';
 import { jsonLine, newCommand, runMain } from '../cli.ts';
@@ -9,22 +10,26 @@ import type { DataFile } from '../format/data-file.ts';
 import { RECORD_HEADER_SIZE } from '../format/layout.ts';
 import { loadDataFile } from '../format/load.ts';
 import { DUMP_FORMATS, type DumpFormat, dumpChunks, dumpProblem } from '../pack/dump.ts';
+import { Progress } from '../progress.ts';
 
 const program = newCommand('inspect')
   .description('Check a packed rokv data file completely and print its header summary.')
   .argument('<file>', 'the packed data file')
   .option('--json', 'print the summary as one JSON object')
   .option('--dump', 'write every record to stdout instead, as lines bin/pack reads back into the same file')
-  .addOption(new Option('--format <format>', 'with --dump: tsv (key<TAB>value), ndjson (text) or base64 (ndjson of base64 strings, any bytes: pack --base64)').choices(DUMP_FORMATS));
+  .addOption(new Option('--format <format>', 'with --dump: tsv (key<TAB>value), ndjson (text) or base64 (ndjson of base64 strings, any bytes: pack --base64)').choices(DUMP_FORMATS))
+  .option('-q, --quiet', 'no progress line on stderr (it is shown only on a terminal anyway, and with --dump only when stdout is not one)');
 
 program.action((file: string, opts) => runMain('inspect', async () => {
   if (opts.format && !opts.dump) throw new UsageError('--format goes with --dump');
   if (opts.dump && opts.json) throw new UsageError('--dump and --json do not go together');
+  // A dump on the terminal is its own progress: the line would be drawn among the records.
+  const progress = new Progress('inspect', { quiet: opts.quiet || (opts.dump && process.stdout.isTTY) });
   const started = performance.now();
-  const data = loadDataFile(file);
-  if (opts.dump) return dump(data, opts.format ?? 'tsv');
+  const data = progress.during(`reading ${file} and checking its checksums and structure`, () => loadDataFile(file));
+  if (opts.dump) return dump(data, opts.format ?? 'tsv', progress);
   const loadSeconds = (performance.now() - started) / 1000;
-  data.verifyKeys();
+  progress.during(`finding each of ${data.recordCount.toLocaleString('en-US')} keys through the index`, () => data.verifyKeys());
   const seconds = (performance.now() - started) / 1000;
   const h = data.header;
   const rawBytes = h.recordsLength - h.recordCount * RECORD_HEADER_SIZE;
@@ -67,14 +72,19 @@ program.action((file: string, opts) => runMain('inspect', async () => {
  * format cannot carry fails before any line is written. A reader that goes away
  * (`| head`) ends the dump quietly.
  */
-async function dump(data: DataFile, format: DumpFormat): Promise<void> {
-  const why = dumpProblem(data, format);
+async function dump(data: DataFile, format: DumpFormat, progress: Progress): Promise<void> {
+  const why = progress.during(`checking that every record can be written as ${format}`, () => dumpProblem(data, format));
   if (why !== null) throw new InputError(why);
   let failed: NodeJS.ErrnoException | null = null;
   process.stdout.on('error', (error) => (failed = error));
-  for (const chunk of dumpChunks(data, format)) {
-    if (failed) break;
-    if (!process.stdout.write(chunk)) await drained();
+  progress.start('dumping', 'records', data.recordCount);
+  try {
+    for (const chunk of dumpChunks(data, format, progress)) {
+      if (failed) break;
+      if (!process.stdout.write(chunk)) await drained();
+    }
+  } finally {
+    progress.end();
   }
   await new Promise<void>((resolve) => (failed ? resolve() : process.stdout.write('', () => resolve())));
   const error = failed as NodeJS.ErrnoException | null;

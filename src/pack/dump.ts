@@ -4,6 +4,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { DataFile } from '../format/data-file.ts';
+import type { Progress } from '../progress.ts';
 import { BOM, CR, LF } from './lines.ts';
 import { TAB } from './records.ts';
 
@@ -58,12 +59,14 @@ function line(format: DumpFormat, key: Buffer, value: Buffer): Buffer {
 /**
  * The dump in chunks of about 1 MiB, each under 2 MiB: a record's line longer than
  * 1 MiB goes in 1 MiB pieces (stdout on a file takes less than 2 GiB per write).
- * Check dumpProblem first.
+ * Check dumpProblem first. `progress`, when given, is ticked with the records done.
  */
-export function* dumpChunks(data: DataFile, format: DumpFormat): Generator<Buffer> {
+export function* dumpChunks(data: DataFile, format: DumpFormat, progress?: Progress): Generator<Buffer> {
   const lines: Buffer[] = [];
   let size = 0;
+  let done = 0;
   for (const record of data.recordOffsets()) {
+    progress?.tick(++done);
     const next = line(format, data.key(record), data.value(record));
     const length = next.byteLength; // not .length: V8 miscompiles it past 2^31 here (src/files.ts, IO_CHUNK)
     if (length > CHUNK_BYTES) {

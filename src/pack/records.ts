@@ -2,7 +2,9 @@
 // byte, any bytes) or NDJSON ({"key": ..., "value": ...}, optionally base64). NDJSON is
 // text: a line that is not valid UTF-8, or a string with a lone surrogate, is refused
 // (it would be rewritten to U+FFFD and collide with other keys), and so is an object
-// with "key" or "value" twice (JSON.parse would keep the last). Errors say why.
+// with "key" or "value" twice (JSON.parse would keep the last). With jsonValues, a
+// value that is not a string is kept as its JSON text, sliced from the line byte for
+// byte. Errors say why.
 
 import { isUtf8 } from 'node:buffer';
 import { InputError } from '../errors.ts';
@@ -29,9 +31,17 @@ export function separatedParser(separator: number): LineParser {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** How NDJSON lines are read: --base64 strings, --json-values. */
+export interface NdjsonOptions {
+  /** Keys and values are base64 strings (any bytes). */
+  base64: boolean;
+  /** A value that is not a string is stored as its JSON text, as it appears in the line. */
+  jsonValues: boolean;
+}
+
 function field(object: { [name: string]: unknown }, name: string, base64: boolean): Buffer {
   const value = object[name];
-  if (typeof value !== 'string') throw new InputError(`"${name}" is ${value === undefined ? 'missing' : 'not a string'}`);
+  if (typeof value !== 'string') throw new InputError(`"${name}" is ${value === undefined ? 'missing' : 'not a string'}${name === 'value' && value !== undefined ? ' (pack --json-values stores it as its JSON text)' : ''}`);
   if (!base64) {
     if (!value.isWellFormed()) throw new InputError(`"${name}" holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; ${BINARY_HINT}`);
     return Buffer.from(value, 'utf8');
@@ -40,7 +50,8 @@ function field(object: { [name: string]: unknown }, name: string, base64: boolea
   return Buffer.from(value, 'base64');
 }
 
-export function ndjsonParser(base64: boolean): LineParser {
+export function ndjsonParser(options: NdjsonOptions): LineParser {
+  const { base64, jsonValues } = options;
   return (line) => {
     if (!isUtf8(line)) throw new InputError(`not valid UTF-8 (${firstBadByte(line)}); ${BINARY_HINT}`);
     const text = line.toString('utf8');
@@ -53,10 +64,13 @@ export function ndjsonParser(base64: boolean): LineParser {
     if (typeof object !== 'object' || object === null || Array.isArray(object)) {
       throw new InputError('bad JSON: not an object with "key" and "value"');
     }
-    const repeated = mayRepeatAField(text) ? repeatedField(text) : null;
+    const repeated = mayRepeatAField(text) ? repeatedField(line) : null;
     if (repeated !== null) throw new InputError(`bad JSON: "${repeated}" appears twice in the object; give it once`);
     const record = object as { [name: string]: unknown };
-    return { key: field(record, 'key', base64), value: field(record, 'value', base64) };
+    const key = field(record, 'key', base64);
+    const value = record.value;
+    if (jsonValues && value !== undefined && typeof value !== 'string') return { key, value: memberText(line, 'value') };
+    return { key, value: field(record, 'value', base64) };
   };
 }
 
@@ -79,30 +93,90 @@ function occursTwice(text: string, what: string): boolean {
 }
 
 /**
- * "key" or "value" if the top-level object of `text` (valid JSON, an object) names it
- * more than once, escapes decoded; else null. Walks the text once: strings skipped,
- * nesting counted, and each member name of the top level decoded by JSON.parse.
+ * "key" or "value" if the top-level object of `line` (valid JSON, an object) names it
+ * more than once, escapes decoded; else null.
  */
-function repeatedField(text: string): string | null {
-  let depth = 0;
+function repeatedField(line: Buffer): string | null {
   let keys = 0;
   let values = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      const start = i;
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-      if (depth !== 1) continue;
-      let after = i + 1;
-      while (after < text.length && ' \t\r\n'.includes(text[after])) after++;
-      if (text[after] !== ':') continue;
-      const name = JSON.parse(text.slice(start, i + 1)) as string;
-      if (name === 'key' && ++keys > 1) return 'key';
-      if (name === 'value' && ++values > 1) return 'value';
-    } else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) depth--;
+  for (const member of topLevelMembers(line)) {
+    if (member.name === 'key' && ++keys > 1) return 'key';
+    if (member.name === 'value' && ++values > 1) return 'value';
   }
   return null;
+}
+
+/** The text of the value of the top-level member `name` of `line` (valid JSON, an object that has it), as a view of the line's bytes. */
+function memberText(line: Buffer, name: string): Buffer {
+  for (const member of topLevelMembers(line)) if (member.name === name) return line.subarray(member.start, member.end);
+  throw new Error(`no member "${name}"`); // the caller parsed the line and saw the member
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** JSON whitespace: space, tab, LF, CR. */
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+function skipSpace(line: Buffer, at: number): number {
+  while (at < line.length && isSpace(line[at])) at++;
+  return at;
+}
+
+/** The index after the string that starts at `at` (its opening quote). */
+function stringEnd(line: Buffer, at: number): number {
+  for (at++; line[at] !== QUOTE; at++) if (line[at] === BACKSLASH) at++;
+  return at + 1;
+}
+
+/** The index after the JSON value that starts at `at`: a string, an object or array (nesting counted, strings skipped), or a number, true, false or null. */
+function valueEnd(line: Buffer, at: number): number {
+  const first = line[at];
+  if (first === QUOTE) return stringEnd(line, at);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    for (;;) {
+      const c = line[at];
+      if (c === QUOTE) {
+        at = stringEnd(line, at);
+        continue;
+      }
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return at + 1;
+      at++;
+    }
+  }
+  while (at < line.length && line[at] !== COMMA && line[at] !== CLOSE_BRACE && !isSpace(line[at])) at++;
+  return at;
+}
+
+/**
+ * Each member of the top-level object of `line` (valid JSON, an object), in order: its
+ * name with escapes decoded, and where its value's text lies (bytes [start, end), the
+ * whitespace around it excluded). Structure bytes are ASCII, so the UTF-8 bytes of
+ * other characters are never taken for them.
+ */
+function* topLevelMembers(line: Buffer): Generator<{ name: string; start: number; end: number }> {
+  let at = skipSpace(line, 0) + 1; // after the opening brace
+  for (;;) {
+    at = skipSpace(line, at);
+    if (line[at] !== QUOTE) return; // the closing brace
+    const nameEnd = stringEnd(line, at);
+    const quoted = line.subarray(at, nameEnd);
+    const name = quoted.includes(BACKSLASH) ? (JSON.parse(quoted.toString('utf8')) as string) : quoted.toString('utf8', 1, quoted.length - 1);
+    at = skipSpace(line, skipSpace(line, nameEnd) + 1); // past the colon
+    const end = valueEnd(line, at);
+    yield { name, start: at, end };
+    at = skipSpace(line, end);
+    if (line[at] === COMMA) at++;
+  }
 }
 
 /** Where the first byte that breaks UTF-8 is, for the message (each sequence checked by its lead byte). */

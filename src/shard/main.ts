@@ -15,6 +15,7 @@ import { UsageError } from '../errors.ts';
 import { makeFolder, writeFileAtomic } from '../files.ts';
 import { loadDataFile } from '../format/load.ts';
 import { PackWriter } from '../format/writer.ts';
+import { Progress } from '../progress.ts';
 import { cleanupOnSignal } from '../signals.ts';
 
 const DEFAULT_PROXY_LISTEN = '127.0.0.1:22121';
@@ -30,7 +31,8 @@ const program = newCommand('shard')
   .option('--proxy-listen <host:port>', `with --ketama: where twemproxy listens (nutcracker.yml); default ${DEFAULT_PROXY_LISTEN}`, asFlag(parseAddress))
   .option('-o, --output <dir>', 'output folder (default: <file>.shards)')
   .addOption(new Option('--out <dir>').hideHelp())
-  .option('--json', 'print the balance report as JSON');
+  .option('--json', 'print the balance report as JSON')
+  .option('-q, --quiet', 'no progress line on stderr (it is shown only on a terminal anyway)');
 
 program.action((file: string, opts) => runMain('shard', async () => {
   const kind: PlacementKind = opts.slots ? 'slots' : 'ketama';
@@ -48,7 +50,8 @@ program.action((file: string, opts) => runMain('shard', async () => {
   if (opts.proxyListen && kind !== 'ketama') throw new UsageError('--proxy-listen is for --ketama (twemproxy) clusters');
   if (opts.proxyListen && nodes.length === 0) throw new UsageError('--proxy-listen needs --nodes: nutcracker.yml lists the servers');
 
-  const data = loadDataFile(file);
+  const progress = new Progress('shard', { quiet: opts.quiet });
+  const data = progress.during(`reading and checking ${file}`, () => loadDataFile(file));
   const out: string = opts.output ?? opts.out ?? `${file.replace(/\.data$/, '')}.shards`;
   makeFolder(out);
   const placement = newPlacement(kind, shards, replicas);
@@ -62,6 +65,8 @@ program.action((file: string, opts) => runMain('shard', async () => {
   let moved = 0;
   try {
     for (const name of names) writers.push(new PackWriter(path.join(out, name)));
+    progress.start('placing', 'records', data.recordCount);
+    let placed = 0;
     for (const record of data.recordOffsets()) {
       const start = data.keyStart(record);
       const end = start + data.keyLength(record);
@@ -69,9 +74,14 @@ program.action((file: string, opts) => runMain('shard', async () => {
       primaries[owners[0]]++;
       if (grown.shardsOf(data.bytes, start, end)[0] !== owners[0]) moved++;
       for (const shard of owners) writers[shard].add(data.key(record), data.value(record));
+      progress.tick(++placed);
     }
     const summaries = [];
-    for (const w of writers) summaries.push(await w.finishAsync());
+    for (const w of writers) {
+      progress.note(`building the index of ${names[summaries.length]} (${summaries.length + 1} of ${shards})`);
+      summaries.push(await w.finishAsync());
+    }
+    progress.end();
     const ranges = kind === 'slots' ? splitSlots(shards) : null;
     const shardEntries = summaries.map((s, id) => ({
       id, file: names[id], records: s.records, bytes: s.fileSize, records_crc: s.recordsCrc, ...(ranges ? { slots: ranges[id] } : {}),
@@ -119,6 +129,7 @@ program.action((file: string, opts) => runMain('shard', async () => {
       ].join('\n') + '\n');
     }
   } catch (error) {
+    progress.end();
     for (const w of writers) w.abort();
     throw error;
   } finally {
