@@ -37,7 +37,7 @@ export class DataFile implements Records {
    * `trusted` skips the checksums and structure walk, for bytes another thread has
    * already validated (the same SharedArrayBuffer).
    */
-  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean; onHeader?: (header: HeaderSummary) => KeyVisitor | null } = {}) {
+  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean; slots?: Uint32Array; onHeader?: (header: HeaderSummary) => KeyVisitor | null } = {}) {
     if (os.endianness() !== 'LE') throw new FormatError('rokv reads data files on little-endian machines only');
     const header = parseHeader(bytes, bytes.byteLength, source);
     this.bytes = bytes;
@@ -48,7 +48,7 @@ export class DataFile implements Records {
     this.slotCount = header.slotCount;
     this.maxDisplacement = header.maxDisplacement;
     this.seed = header.hashSeed;
-    this.slots = slotWords(bytes, header);
+    this.slots = options.slots ?? slotWords(bytes, header);
     if (options.trusted) return;
     if (checksum(bytes.subarray(header.indexOffset, header.fileSize)) !== header.indexCrc) {
       throw new FormatError(`${source}: index checksum mismatch (corrupt file)`);
@@ -63,6 +63,15 @@ export class DataFile implements Records {
   /** A view of bytes another thread has already validated (a SharedArrayBuffer): no checks repeated, nothing copied. */
   static fromValidated(bytes: ArrayBufferLike, source: string): DataFile {
     return new DataFile(Buffer.from(bytes), source, { trusted: true });
+  }
+
+  /**
+   * A view of a validated file's records in `bytes` (a mapping) found through `slots`,
+   * the same file's index held elsewhere (the disk tier's, in memory): lookups never
+   * touch the index pages of the mapping.
+   */
+  static overIndex(bytes: Buffer, slots: Uint32Array, source: string): DataFile {
+    return new DataFile(bytes, source, { trusted: true, slots });
   }
 
   /** File offset of the record whose key is bytes[start, end), or -1. */

@@ -11,6 +11,10 @@
 //   holds exactly the records asked for (the Records a command then runs against) and
 //   is valid during that turn only. A page evicted between the question and the copy
 //   costs one page fault; no read of the disk ever blocks on a page known absent.
+// - readableNow(key) answers a GET without a fetch where it can: a sure miss (no slot's
+//   tag matches), or — with the addon — a key whose candidate records are all in the
+//   page cache, answered from the file's mapping (found through the in-memory index):
+//   no object is made, no read started.
 // - A miss mostly costs no read: only index slots whose 24-bit tag matches the key's
 //   hash are read (a false match costs one read and is compared away).
 // - A record is one read of its first FIRST_READ bytes (header, key, value) and a
@@ -20,6 +24,7 @@
 //   are done (the file may then be closed). The descriptor belongs to the caller.
 
 import fs from 'node:fs';
+import { DataFile } from '../format/data-file.ts';
 import { murmur3 } from '../format/hash.ts';
 import type { HeaderSummary } from '../format/header.ts';
 import { HEADER_SIZE, RECORD_HEADER_SIZE, SLOT_SIZE, TAG_MASK, decodeSlotOffset, homeSlot, recordKeyLength, recordValueLength } from '../format/layout.ts';
@@ -94,7 +99,7 @@ export class DiskRecords implements Records {
   private readonly recordsEnd: number;
   private readonly limiter: ReadLimiter;
   /** The file mapped (never written, only read where mincore says the pages are cached), or null without the addon. */
-  private readonly cache: { native: NativeMmap; mapping: ArrayBuffer; bytes: Buffer } | null;
+  private readonly cache: { native: NativeMmap; mapping: ArrayBuffer; bytes: Buffer; records: DataFile } | null;
   /** A view holding no record: what a command runs against when its keys need no read (every one a sure miss). */
   readonly none: FetchedRecords;
   /** Reads of this version not yet done (for retire). */
@@ -118,7 +123,8 @@ export class DiskRecords implements Records {
     } else {
       const mapping = native.map(fd, header.fileSize);
       native.advise(mapping, 'random');
-      this.cache = { native, mapping, bytes: Buffer.from(mapping) };
+      const bytes = Buffer.from(mapping);
+      this.cache = { native, mapping, bytes, records: DataFile.overIndex(bytes, this.slots, source) };
     }
   }
 
@@ -167,9 +173,39 @@ export class DiskRecords implements Records {
     return notFetched();
   }
 
-  /** Whether any index slot's tag matches the key: false is a sure miss, with no read. */
-  mayHold(key: Uint8Array, start: number, end: number): boolean {
-    return this.probe(key, start, end, null);
+  /**
+   * Records a GET of key[start, end) can be answered from now, or null when it must be
+   * fetched: `none` when no slot's tag matches (a sure miss); with the addon, the file's
+   * mapping when every record whose tag matches is in the page cache (mincore), with
+   * all of the value of the one that holds the key. A page evicted between this and the
+   * answer costs one page fault.
+   */
+  readableNow(key: Uint8Array, start: number, end: number): Records | null {
+    const hash = murmur3(key, start, end, this.header.hashSeed);
+    const tag = hash & TAG_MASK;
+    const slots = this.slots;
+    const cache = this.cache;
+    let pos = homeSlot(hash, this.slotCount);
+    for (let distance = 0; distance <= this.header.maxDisplacement; distance++) {
+      const low = slots[pos * WORDS_PER_SLOT];
+      const high = slots[pos * WORDS_PER_SLOT + 1];
+      if ((low | high) === 0) break;
+      if (high >>> 8 === tag) {
+        if (cache === null) return null;
+        const offset = decodeSlotOffset(low, high);
+        const { native, mapping, bytes } = cache;
+        const first = Math.min(FIRST_READ, this.recordsEnd - offset);
+        if (native.residentBytes(mapping, offset, first) !== first) return null;
+        const keyLength = recordKeyLength(bytes, offset);
+        const keyAt = offset + RECORD_HEADER_SIZE;
+        if (keyLength === end - start && bytes.compare(key, start, end, keyAt, keyAt + keyLength) === 0) {
+          const need = RECORD_HEADER_SIZE + keyLength + recordValueLength(bytes, offset);
+          return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
+        }
+      }
+      if (++pos === this.slotCount) pos = 0;
+    }
+    return this.none;
   }
 
   /** Reads what `wants` name; calls done once, later, on the event loop. */
@@ -236,25 +272,19 @@ export class DiskRecords implements Records {
     return this.reading;
   }
 
-  /** Probes the index for slots whose tag matches; pushes their offsets to `out` (or stops at the first). */
-  private probe(key: Uint8Array, start: number, end: number, out: number[] | null): boolean {
+  /** Pushes to `out` the offsets of the records whose index slots' tags match the key's, in probe order. */
+  private probe(key: Uint8Array, start: number, end: number, out: number[]): void {
     const hash = murmur3(key, start, end, this.header.hashSeed);
     const tag = hash & TAG_MASK;
     const slots = this.slots;
     let pos = homeSlot(hash, this.slotCount);
-    let any = false;
     for (let distance = 0; distance <= this.header.maxDisplacement; distance++) {
       const low = slots[pos * WORDS_PER_SLOT];
       const high = slots[pos * WORDS_PER_SLOT + 1];
       if ((low | high) === 0) break;
-      if (high >>> 8 === tag) {
-        if (out === null) return true;
-        out.push(decodeSlotOffset(low, high));
-        any = true;
-      }
+      if (high >>> 8 === tag) out.push(decodeSlotOffset(low, high));
       if (++pos === this.slotCount) pos = 0;
     }
-    return any;
   }
 
   /** Starts reading the job's next candidate, or settles it as a miss. */

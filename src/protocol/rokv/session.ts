@@ -249,10 +249,11 @@ class RokvSession implements Session, FrameHandler {
    * when the record is read.
    */
   private getFromDisk(disk: DiskRecords, bytes: Buffer, start: number, end: number): void {
-    if (!disk.mayHold(bytes, start, end)) return this.get(disk.none, bytes, start, end);
+    const now = disk.readableNow(bytes, start, end);
+    if (now !== null) return this.get(now, bytes, start, end); // a sure miss, or the record in the page cache
     const want: Want = { key: bytes.subarray(start, end), slot: -1, value: true };
     let slot: ReplySlot | null = null;
-    const now = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
+    const fetched = disk.fetch([want], (view) => this.link.fill(slot as ReplySlot, () => {
       if (view instanceof Error) {
         const counts = this.service.counts;
         counts[ERRORS]++;
@@ -263,7 +264,7 @@ class RokvSession implements Session, FrameHandler {
       const key = want.key as Buffer;
       this.get(view, key, 0, key.length);
     }));
-    if (now !== null) return this.get(now, bytes, start, end); // the record was in the page cache
+    if (fetched !== null) return this.get(fetched, bytes, start, end); // the record came into the page cache meanwhile
     want.key = Buffer.from(want.key as Buffer); // the request's bytes are valid only during this call
     slot = this.link.defer();
   }
