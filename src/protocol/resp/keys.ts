@@ -59,8 +59,9 @@ class KeysReply {
   private readonly s: CommandContext;
   /** The version answered from (memory, mmap: every record; disk: its index). */
   private readonly records: Records;
-  /** Disk tier: the version's reader, a descriptor of the same file, its index, and (after a swap) a reader of our own. */
+  /** Disk tier: the version's reader (null otherwise)... */
   private readonly disk: DiskRecords | null;
+  /** ...our descriptor of the same file (-1 once closed) and its index, for a reader of our own after a swap. */
   private pin = -1;
   private index: Buffer | null = null;
   private own: DiskRecords | null = null;
@@ -73,7 +74,7 @@ class KeysReply {
   private slot = 0;
   /** A slice is being read, or a turn awaited: its reply hole fills it. */
   private waiting = false;
-  done = false;
+  private done = false;
 
   constructor(s: CommandContext, pattern: Buffer) {
     this.s = s;
@@ -106,7 +107,7 @@ class KeysReply {
     return false;
   }
 
-  /** The command will not go on (its connection closed): gives back the descriptor. */
+  /** The command is done, or will not go on (its connection closed): gives back the descriptor. */
   release(): void {
     const pin = this.pin;
     if (pin < 0) return;
