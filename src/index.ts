@@ -1,5 +1,6 @@
 // The package's library entry: the client, the loader and the writer.
 
+import './node-version.ts'; // first: an older Node gets one line, not a TypeError
 export { connect, RokvConnection, RokvError, type ConnectOptions } from './client/connection.ts';
 export { DataFile } from './format/data-file.ts';
 export { loadDataFile } from './format/load.ts';

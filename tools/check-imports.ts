@@ -15,7 +15,7 @@ import path from 'node:path';
  * of its most specific match.
  */
 export const STACK: readonly { floor: string; paths: readonly string[] }[] = [
-  { floor: 'base', paths: ['errors.ts', 'files.ts', 'cli.ts', 'signals.ts', 'addresses.ts', 'progress.ts'] },
+  { floor: 'base', paths: ['errors.ts', 'files.ts', 'cli.ts', 'signals.ts', 'addresses.ts', 'progress.ts', 'node-version.ts'] },
   // The swap point for where records live: below the format, so that the in-memory
   // DataFile implements it; the other storage tiers build on the format, above it.
   { floor: 'records contract', paths: ['storage/records.ts'] },

@@ -3,6 +3,7 @@
 // file and reports throughput and latency percentiles (text, --json, -o HTML); Ctrl-C
 // reports what was answered so far.
 
+import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
 import fs from 'node:fs';
 import { Option } from 'commander';
 import { parseAddresses } from '../addresses.ts';

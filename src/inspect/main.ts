@@ -3,6 +3,7 @@
 // with --dump every record (src/pack/dump.ts); exits 0 only for a valid file. On a
 // terminal, a progress line says which stage runs (and the records dumped).
 
+import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
 import { Option } from 'commander';
 import { jsonLine, newCommand, runMain } from '../cli.ts';
 import { InputError, UsageError } from '../errors.ts';

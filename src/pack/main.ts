@@ -4,6 +4,7 @@
 // duplicate key (across all inputs), write error or signal stops the import and leaves
 // no output behind. On a terminal, a progress line shows the bytes read.
 
+import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';

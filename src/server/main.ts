@@ -5,6 +5,7 @@
 // off the event loop; prints one startup line and, unless --quiet, a stats line every
 // --stats-interval seconds. A log line never takes the server down.
 
+import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
 import { InvalidArgumentError } from 'commander';
 import { prepareServerProcess } from './process-setup.ts';
 import { asFlag, ignoreBrokenOutput, newCommand, parseIntIn, parseNumberIn, runMain } from '../cli.ts';

@@ -4,6 +4,7 @@
 // cluster map, and for ketama with --nodes a nutcracker.yml; reports balance and how
 // many keys one more shard would move.
 
+import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
 import path from 'node:path';
 import { Option } from 'commander';
 import { type NodeAddress, formatAddress, parseAddress, parseAddresses } from '../addresses.ts';
