@@ -5,7 +5,8 @@
 // p99 for mmap and disk, with the longest a bystander connection's PING waited. Cold
 // means the file's pages are evicted first (posix_fadvise DONTNEED on that one file,
 // never the machine's cache), and the cold driver checks answers against values it
-// sampled before evicting, so checking does not warm the cache. Writes
+// sampled before evicting, so checking does not warm the cache. Also RSS and RssAnon
+// through hot swaps (steady, and the peak sampled every 5 ms during each). Writes
 // bench/latest/storage.json and a markdown table beside it.
 
 import { execFileSync } from 'node:child_process';
@@ -23,9 +24,53 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const TIERS = ['memory', 'mmap', 'disk'] as const;
 type Tier = (typeof TIERS)[number];
 
-function rssAnon(pid: number): number {
-  const match = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A field of /proc/PID/status in bytes (VmRSS, RssAnon), 0 when absent. */
+function statusBytes(pid: number, field: 'VmRSS' | 'RssAnon'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) * 1024 : 0;
+}
+
+function rssAnon(pid: number): number {
+  return statusBytes(pid, 'RssAnon');
+}
+
+interface SwapMemory {
+  /** RSS and RssAnon after start, and after the last swap settled (1 s later). */
+  rssStart: number;
+  anonStart: number;
+  rssSteady: number;
+  anonSteady: number;
+  /** The largest seen, sampled every 5 ms from each SIGHUP until its reload is reported done. */
+  rssPeak: number;
+  anonPeak: number;
+  swapSeconds: number[];
+}
+
+/** RSS and RssAnon of a server of `tier` through `swaps` hot swaps (SIGHUP; the same file, verified again each time). */
+async function swapMemory(file: string, tier: Tier, swaps: number): Promise<SwapMemory> {
+  const { started, port } = await startTier(file, tier);
+  const pid = started.child.pid as number;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(1000);
+  const result: SwapMemory = {
+    rssStart: statusBytes(pid, 'VmRSS'), anonStart: rssAnon(pid), rssSteady: 0, anonSteady: 0, rssPeak: 0, anonPeak: 0, swapSeconds: [],
+  };
+  for (let i = 1; i <= swaps; i++) {
+    const at = performance.now();
+    process.kill(pid, 'SIGHUP');
+    for (;;) {
+      result.rssPeak = Math.max(result.rssPeak, statusBytes(pid, 'VmRSS'));
+      result.anonPeak = Math.max(result.anonPeak, rssAnon(pid));
+      if (((await infoOf(port)).reloads as number) >= i) break;
+      await sleep(5);
+    }
+    result.swapSeconds.push((performance.now() - at) / 1000);
+  }
+  await sleep(1000);
+  result.rssSteady = statusBytes(pid, 'VmRSS');
+  result.anonSteady = rssAnon(pid);
+  await stop(started.child);
+  return result;
 }
 
 async function startTier(file: string, tier: Tier): Promise<{ started: Started; port: number }> {
@@ -174,7 +219,8 @@ const program = newCommand('bench-storage')
   .description('The storage tiers side by side: ready time, RssAnon, warm GETs/s against Redis, cold GETs/s and p99 with a bystander PING.')
   .option('--repeat <n>', 'alternating rounds of the warm runs', parseIntIn(1, 20), 3)
   .option('--cold-requests <n>', 'GETs of each cold run', parseIntIn(1000, 10_000_000), 100_000)
-  .option('--warm-requests <n>', 'GETs of each warm run', parseIntIn(1000, 100_000_000), 1_000_000);
+  .option('--warm-requests <n>', 'GETs of each warm run', parseIntIn(1000, 100_000_000), 1_000_000)
+  .option('--swaps <n>', 'hot swaps of each swap-memory run', parseIntIn(1, 100), 5);
 
 program.action((opts) => runMain('bench-storage', async () => {
   const out = path.join(ROOT, 'bench', 'latest');
@@ -193,6 +239,14 @@ program.action((opts) => runMain('bench-storage', async () => {
     }
   }
   result.footprint = footprint;
+
+  // Memory through hot swaps, per file and tier: steady and peak.
+  const swapping: Record<string, Record<Tier, SwapMemory>> = {};
+  for (const file of files) {
+    swapping[path.basename(file)] = {} as Record<Tier, SwapMemory>;
+    for (const tier of TIERS) swapping[path.basename(file)][tier] = await swapMemory(file, tier, opts.swaps);
+  }
+  result.swaps = swapping;
 
   // Warm: every tier and Redis, pipeline 16, in alternating rounds.
   const warmFile = files[0];
