@@ -11,7 +11,7 @@
 // CHECK_EVERY calls, so its cost per record is an increment) or update(done) per chunk;
 // end() before anything else goes to stderr (a summary, an error) and when done.
 
-export type ProgressUnit = 'records' | 'bytes';
+export type ProgressUnit = 'records' | 'requests' | 'bytes';
 
 /** Where the line goes: stderr, or a fake stream in tests. */
 export interface ProgressStream {
@@ -62,16 +62,17 @@ export function formatDuration(seconds: number): string {
 
 /** An amount in `unit`: "1,234 records", "12.3 MB". */
 function amount(unit: ProgressUnit, n: number): string {
-  return unit === 'bytes' ? formatBytes(n) : `${byThousands(n)} records`;
+  return unit === 'bytes' ? formatBytes(n) : `${byThousands(n)} ${unit}`;
 }
 
 /**
  * The progress line of `label` (the tool) in stage `what` (may be empty): done, out of
  * `total` with the percentage when known; the mean rate since the stage began
  * `elapsedMs` ago, when any time has passed; the time left at that rate when the total
- * is known. "pack: reading 12.3 MB / 45.6 MB (27%), 8.1 MB/s, ETA 0:05".
+ * is known, or `secondsLeft` when the caller knows it otherwise (a run of fixed duration).
+ * "pack: reading 12.3 MB / 45.6 MB (27%), 8.1 MB/s, ETA 0:05".
  */
-export function progressLine(label: string, what: string, unit: ProgressUnit, done: number, total: number | null, elapsedMs: number): string {
+export function progressLine(label: string, what: string, unit: ProgressUnit, done: number, total: number | null, elapsedMs: number, secondsLeft: number | null = null): string {
   const stage = what === '' ? '' : `${what} `;
   let counted: string;
   if (total === null) counted = amount(unit, done);
@@ -79,13 +80,14 @@ export function progressLine(label: string, what: string, unit: ProgressUnit, do
     const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
     counted = unit === 'bytes'
       ? `${formatBytes(done)} / ${formatBytes(total)} (${percent}%)`
-      : `${byThousands(done)} / ${byThousands(total)} records (${percent}%)`;
+      : `${byThousands(done)} / ${byThousands(total)} ${unit} (${percent}%)`;
   }
   const parts = [`${label}: ${stage}${counted}`];
   if (elapsedMs > 0) {
     const perSecond = (done / elapsedMs) * 1000;
-    parts.push(unit === 'bytes' ? `${formatBytes(perSecond)}/s` : `${byThousands(perSecond)} records/s`);
-    if (total !== null && perSecond > 0) parts.push(`ETA ${formatDuration(Math.max(0, total - done) / perSecond)}`);
+    parts.push(unit === 'bytes' ? `${formatBytes(perSecond)}/s` : `${byThousands(perSecond)} ${unit}/s`);
+    if (secondsLeft !== null) parts.push(`ETA ${formatDuration(secondsLeft)}`);
+    else if (total !== null && perSecond > 0) parts.push(`ETA ${formatDuration(Math.max(0, total - done) / perSecond)}`);
   }
   return parts.join(', ');
 }
@@ -138,13 +140,16 @@ export class Progress {
     this.update(done);
   }
 
-  /** `done` so far (per chunk): redraws when the interval has passed since the last draw (or the stage's start). */
-  update(done: number): void {
+  /**
+   * `done` so far (per chunk): redraws when the interval has passed since the last draw
+   * (or the stage's start). `secondsLeft`, when given, is the time left shown.
+   */
+  update(done: number, secondsLeft: number | null = null): void {
     if (!this.enabled) return;
     const now = this.now();
     if (now - this.lastDrawAt < this.intervalMs) return;
     this.lastDrawAt = now;
-    this.draw(progressLine(this.label, this.what, this.unit, done, this.total, now - this.startedAt));
+    this.draw(progressLine(this.label, this.what, this.unit, done, this.total, now - this.startedAt, secondsLeft));
   }
 
   /** A stage that cannot be counted (a synchronous check, building an index): its text, shown at once. */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHECK_EVERY, Progress, type ProgressStream, formatBytes, formatDuration, progressLine } from '../src/progress.ts';
 import { ROOT, tempDir } from './helpers.ts';
+import { startServer } from './server-helpers.ts';
 
 describe('the progress line', () => {
   it('shows bytes in decimal units, one decimal from kB on', () => {
@@ -40,6 +41,7 @@ describe('the progress line', () => {
   it('has no ETA without a total, no rate before any time passed, and 100% for an empty total', () => {
     expect(progressLine('pack', 'reading', 'bytes', 3_000_000, null, 1500)).toBe('pack: reading 3.0 MB, 2.0 MB/s');
     expect(progressLine('shard', 'placing', 'records', 10, 100, 0)).toBe('shard: placing 10 / 100 records (10%)');
+    expect(progressLine('client', 'answered', 'requests', 5000, null, 1000, 61)).toBe('client: answered 5,000 requests, 5,000 requests/s, ETA 1:01');
     expect(progressLine('inspect', 'dumping', 'records', 0, 0, 10)).toBe('inspect: dumping 0 / 0 records (100%), 0 records/s');
   });
 });
@@ -221,6 +223,20 @@ describe('the tools, on a terminal and not', () => {
     expect(summary.records).toBe(RECORDS);
     expect(onPipes([bin('inspect'), data, '--json']).stderr).toBe('');
     expect(onTerminal([bin('inspect'), data, '--json', '--quiet'])).toMatch(/^\{"file"/);
+  });
+
+  it('client: answered requests with rate and time left on a terminal (of a --duration: what is left of it; of a count: from the rate, as progressLine above); none with --json', async () => {
+    const server = await startServer(data);
+    try {
+      const run = (args: string[]) => onTerminal([bin('client'), data, '--port', String(server.port), '--clients', '2', ...args]);
+      // A 2-second run is drawn at least three times (the load reports every 500 ms).
+      const timed = run(['--duration', '2']);
+      expect(timed).toMatch(drawnLine('client', /answered [\d,]+ requests, [\d,]+ requests\/s, ETA 0:0[0-2]/));
+      expect(timed).toMatch(/\r\x1b\[Krokv client: /); // cleared before the summary
+      expect(run(['--duration', '1', '--json'])).toMatch(/^\{"server"/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('an error on a terminal is printed on a cleared line', () => {

@@ -4,6 +4,7 @@
 // reports what was answered so far.
 
 import '../node-version.ts'; // first: an older Node gets one line, not a TypeError
+import { Progress } from '../progress.ts';
 import fs from 'node:fs';
 import { Option } from 'commander';
 import { parseAddresses } from '../addresses.ts';
@@ -73,8 +74,11 @@ program.action((file: string, opts) => runMain('client', async () => {
     stop.abort();
   };
   process.on('SIGINT', onInterrupt);
-  const live = process.stderr.isTTY && !opts.json;
-  const target = opts.duration ? 0 : opts.requests;
+  // Answered so far, the rate and the time left (of the count, or of --duration), on a terminal only.
+  const progress = new Progress('client', { quiet: opts.json });
+  progress.start('answered', 'requests', opts.duration ? null : opts.requests);
+  const runsUntil = performance.now() + (opts.duration ?? 0) * 1000;
+  const secondsLeft = () => (opts.duration ? Math.max(0, runsUntil - performance.now()) / 1000 : null);
   const report = await runLoad({
     file,
     storage: opts.storage,
@@ -95,12 +99,10 @@ program.action((file: string, opts) => runMain('client', async () => {
     credentials,
     cluster: opts.cluster ? readClusterMap(opts.cluster) : undefined,
     servers: opts.servers,
-    onProgress: live
-      ? (answered) => process.stderr.write(`\r${answered.toLocaleString('en-US')}${target ? ` / ${target.toLocaleString('en-US')}` : ''} answered `)
-      : undefined,
+    onProgress: progress.enabled ? (answered) => progress.update(answered, secondsLeft()) : undefined,
     stop: stop.signal,
   });
-  if (live) process.stderr.write('\r\x1b[K');
+  progress.end();
   // The results first: a report that cannot be written must not lose them.
   process.stdout.write(opts.json ? jsonLine(report) : `${formatText(report)}\n`);
   const failures = report.errors + report.mismatches + report.lostConnections;
