@@ -29,6 +29,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** Least time between two draws (default 250, or ROKV_PROGRESS_MS). */
   intervalMs?: number;
+  /** Nothing is drawn by update() until this long after construction (default 0; ROKV_PROGRESS_MS when set): a tool whose work is usually short shows nothing then. */
+  firstAfterMs?: number;
 }
 
 /** tick() looks at the clock once every this many calls (a power of two). */
@@ -92,10 +94,10 @@ export function progressLine(label: string, what: string, unit: ProgressUnit, do
   return parts.join(', ');
 }
 
-/** The interval from ROKV_PROGRESS_MS when it is a whole number of milliseconds. */
-function intervalFromEnvironment(): number {
+/** ROKV_PROGRESS_MS when it is a whole number of milliseconds (the interval, and the delay before a first draw), else null. */
+function intervalFromEnvironment(): number | null {
   const text = process.env.ROKV_PROGRESS_MS;
-  return text !== undefined && /^\d+$/.test(text) ? Number(text) : DEFAULT_INTERVAL_MS;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : null;
 }
 
 export class Progress {
@@ -103,6 +105,7 @@ export class Progress {
   private readonly stream: ProgressStream;
   private readonly now: () => number;
   private readonly intervalMs: number;
+  private readonly firstDrawAt: number;
   /** False with --quiet or a stream that is not a terminal: every method returns at once. */
   readonly enabled: boolean;
   private what = '';
@@ -119,7 +122,9 @@ export class Progress {
     this.label = label;
     this.stream = options.stream ?? process.stderr;
     this.now = options.now ?? (() => performance.now());
-    this.intervalMs = options.intervalMs ?? intervalFromEnvironment();
+    const fromEnvironment = intervalFromEnvironment();
+    this.intervalMs = options.intervalMs ?? fromEnvironment ?? DEFAULT_INTERVAL_MS;
+    this.firstDrawAt = this.now() + (fromEnvironment ?? options.firstAfterMs ?? 0);
     this.enabled = !options.quiet && this.stream.isTTY === true;
   }
 
@@ -147,7 +152,7 @@ export class Progress {
   update(done: number, secondsLeft: number | null = null): void {
     if (!this.enabled) return;
     const now = this.now();
-    if (now - this.lastDrawAt < this.intervalMs) return;
+    if (now - this.lastDrawAt < this.intervalMs || now < this.firstDrawAt) return;
     this.lastDrawAt = now;
     this.draw(progressLine(this.label, this.what, this.unit, done, this.total, now - this.startedAt, secondsLeft));
   }

@@ -148,6 +148,8 @@ const RECORDS = 5000; // several CHECK_EVERY ticks
 /** A drawn progress line of `tool`: "\r<tool>: …<rate>…\x1b[K". */
 const drawnLine = (tool: string, rate: RegExp) => new RegExp(`\\r${tool}: [^\\r]*${rate.source}[^\\r]*\\x1b\\[K`);
 const BYTE_RATE = /\d+(\.\d)? [kMG]?B\/s/;
+/** Runs the rest of the argv (a server) for two seconds, then stops it with SIGTERM; exits 0. */
+const FOR_TWO_SECONDS = ['sh', '-c', '"$@" & pid=$!; sleep 2; kill $pid; wait $pid; exit 0', 'sh'];
 
 describe('the tools, on a terminal and not', () => {
   const dir = tempDir();
@@ -237,6 +239,18 @@ describe('the tools, on a terminal and not', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('server: a load shows reading and checking with rate (memory tier) or checking (disk), cleared before the listening line', () => {
+    for (const [tier, stages] of [['memory', ['reading', 'checking']], ['disk', ['checking']]] as const) {
+      const shown = onTerminal([...FOR_TWO_SECONDS, bin('server'), data, '--port', '0', '--storage', tier, '--quiet']);
+      for (const stage of stages) expect(shown, tier).toMatch(drawnLine('server', new RegExp(`${stage} .*in\\.data [\\d.]+ [kM]?B / [\\d.]+ [kM]?B \\(100%\\), ${BYTE_RATE.source}`)));
+      expect(shown, tier).toMatch(/\r\x1b\[Krokv listening on /);
+    }
+    // Into a pipe: the listening line alone.
+    const piped = onPipes([...FOR_TWO_SECONDS, bin('server'), data, '--port', '0', '--quiet']);
+    expect(piped.stdout).toMatch(/^rokv listening on /);
+    expect(piped.stderr).not.toMatch(/\r/);
   });
 
   it('an error on a terminal is printed on a cleared line', () => {

@@ -18,6 +18,12 @@ const WORDS_PER_SLOT = SLOT_SIZE / 4;
 
 export type { HeaderSummary };
 
+/** Told how far a load has come: the stage, bytes done of its total (the server's progress line). */
+export type LoadProgress = (stage: 'reading' | 'checking', done: number, total: number) => void;
+
+/** Bytes checked between two LoadProgress calls. */
+export const PROGRESS_STEP = 64 * 2 ** 20;
+
 export class DataFile implements Records {
   /** The whole file; values are served as ranges of it. */
   readonly bytes: Buffer;
@@ -37,7 +43,7 @@ export class DataFile implements Records {
    * `trusted` skips the checksums and structure walk, for bytes another thread has
    * already validated (the same SharedArrayBuffer).
    */
-  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean; slots?: Uint32Array; onHeader?: (header: HeaderSummary) => KeyVisitor | null } = {}) {
+  constructor(bytes: Buffer, source = 'data file', options: { trusted?: boolean; slots?: Uint32Array; onHeader?: (header: HeaderSummary) => KeyVisitor | null; onProgress?: LoadProgress } = {}) {
     if (os.endianness() !== 'LE') throw new FormatError('rokv reads data files on little-endian machines only');
     const header = parseHeader(bytes, bytes.byteLength, source);
     this.bytes = bytes;
@@ -56,7 +62,10 @@ export class DataFile implements Records {
     checkPadding(bytes.subarray(this.recordsEnd, header.indexOffset), source);
     // The records in one chunk: RecordsCheck checks their checksum, bounds and slots.
     const check = new RecordsCheck(header, this.slots, source, options.onHeader?.(header) ?? null);
-    check.push(bytes.subarray(HEADER_SIZE, this.recordsEnd));
+    for (let at = HEADER_SIZE; at < this.recordsEnd; at += PROGRESS_STEP) {
+      check.push(bytes.subarray(at, Math.min(this.recordsEnd, at + PROGRESS_STEP)));
+      options.onProgress?.('checking', Math.min(this.recordsEnd, at + PROGRESS_STEP) - HEADER_SIZE, header.recordsLength);
+    }
     check.finish();
   }
 

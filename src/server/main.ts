@@ -24,6 +24,8 @@ import { STORAGE_TIERS, type StorageTier, type VersionFile, residencyProbe } fro
 import { FileLeases } from './leases.ts';
 import { REQUIREPASS_ENV, authFromFlags } from './auth-flags.ts';
 import { openChecked } from './open-version.ts';
+import type { LoadProgress } from '../format/data-file.ts';
+import { Progress } from '../progress.ts';
 import { PeerProbe } from './peer-probe.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -138,7 +140,18 @@ program.action((file: string, opts) => runMain('server', async () => {
   // server runs, and a first version held here would outlive every hot swap.
   let first: VersionFile | null = null;
   let role: ShardRole | null = null;
-  ({ version: first, role } = openChecked({ file, tier, clusterMap: opts.cluster, self }, opts.workers > 1));
+  // A load over a second shows how far it came, on a terminal (src/progress.ts).
+  const loading = new Progress('server', { firstAfterMs: 1000 });
+  let stage = '';
+  const onProgress: LoadProgress = (what, done, total) => {
+    if (what !== stage) loading.start(`${(stage = what)} ${file}`, 'bytes', total);
+    loading.update(done);
+  };
+  try {
+    ({ version: first, role } = openChecked({ file, tier, clusterMap: opts.cluster, self }, opts.workers > 1, onProgress));
+  } finally {
+    loading.end();
+  }
   if (opts.verify) DataFile.fromValidated(first.shared as SharedArrayBuffer, file).verifyKeys();
   const leases = new FileLeases();
   leases.hold(first.fd);

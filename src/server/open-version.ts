@@ -5,6 +5,7 @@
 
 import type { NodeAddress } from '../addresses.ts';
 import { ShardCheck, type ShardRole } from '../cluster/map.ts';
+import type { LoadProgress } from '../format/data-file.ts';
 import { type StorageTier, type VersionFile, closeVersion, openVersion, verifyOpened } from '../storage/tiers.ts';
 
 /** What a successful load hands back: the verified version and what INFO says of the shard. */
@@ -25,9 +26,9 @@ export interface OpenRequest {
 
 
 /** Opens and verifies the version `request` names; throws FormatError/InputError naming the problem. */
-export function openChecked(request: OpenRequest, shared = true): Opened {
+export function openChecked(request: OpenRequest, shared = true, onProgress?: LoadProgress): Opened {
   const check = request.clusterMap ? new ShardCheck(request.clusterMap, request.file, request.self) : null;
-  const options = { shared, onHeader: check?.onHeader };
+  const options = { shared, onHeader: check?.onHeader, onProgress };
   const version = request.opened ? verifyOpened(request.opened, request.file, request.tier, options) : openVersion(request.file, request.tier, options);
   try {
     return { version, role: check?.role() ?? null };

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { FormatError, InputError } from '../errors.ts';
-import { DataFile } from '../format/data-file.ts';
+import { DataFile, type LoadProgress, PROGRESS_STEP } from '../format/data-file.ts';
 import { type HeaderSummary, parseHeader } from '../format/header.ts';
 import { HEADER_SIZE } from '../format/layout.ts';
 import { readFully } from '../files.ts';
@@ -43,6 +43,8 @@ export interface OpenOptions {
   shared?: boolean;
   /** Called with the header once it is read: returns a visitor for every key (the cluster shard check), or null. */
   onHeader?: (header: HeaderSummary) => KeyVisitor | null;
+  /** Told how far reading and checking have come (the server's progress line at start). */
+  onProgress?: LoadProgress;
 }
 
 /**
@@ -72,7 +74,7 @@ export function verifyOpened(opened: { fd: number; size: number }, file: string,
   const { fd, size } = opened;
   if (tier === 'memory') return readWhole(fd, size, file, options);
   // disk: the index is read straight into the shared memory it is served from (no second copy).
-  const verified = verifyFile(fd, size, file, { shared: tier === 'disk', onHeader: options.onHeader });
+  const verified = verifyFile(fd, size, file, { shared: tier === 'disk', onHeader: options.onHeader, onProgress: options.onProgress });
   if (tier === 'mmap') {
     (verified.index.buffer as ArrayBuffer).transfer(0); // the mapping serves the index: free the copy now, not at some later GC
     return { tier, source: file, fd, size, header: verified.header, shared: null };
@@ -94,8 +96,11 @@ function readWhole(fd: number, size: number, file: string, options: OpenOptions)
   }
   const shared = new SharedArrayBuffer(size);
   const bytes = Buffer.from(shared);
-  readFully(fd, bytes, 0, file);
-  const data = new DataFile(bytes, file, { onHeader: options.onHeader });
+  for (let at = 0; at < size; at += PROGRESS_STEP) {
+    readFully(fd, bytes.subarray(at, Math.min(size, at + PROGRESS_STEP)), at, file);
+    options.onProgress?.('reading', Math.min(size, at + PROGRESS_STEP), size);
+  }
+  const data = new DataFile(bytes, file, { onHeader: options.onHeader, onProgress: options.onProgress });
   return { tier: 'memory', source: file, fd: -1, size, header: data.header, shared };
 }
 

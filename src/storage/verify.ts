@@ -7,6 +7,7 @@
 // a SIGBUS.
 
 import { checksum } from '../format/checksum.ts';
+import type { LoadProgress } from '../format/data-file.ts';
 import { FormatError } from '../errors.ts';
 import { type HeaderSummary, checkPadding, parseHeader } from '../format/header.ts';
 import { HEADER_SIZE, SLOT_SIZE } from '../format/layout.ts';
@@ -27,10 +28,10 @@ export interface VerifiedFile {
  * Verifies the open file `fd` (`size` bytes) completely with sequential reads: header,
  * index (read into memory, shared for worker threads when `shared`), padding and
  * records. `onHeader` may return a visitor of every key (the shard check, in the same
- * pass). Throws FormatError naming the first problem. Memory: the index, one bit per
- * slot and one read chunk.
+ * pass); `onProgress` is told the records checked after each chunk. Throws
+ * FormatError naming the first problem. Memory: the index and one read chunk.
  */
-export function verifyFile(fd: number, size: number, source: string, options: { shared?: boolean; onHeader?: (header: HeaderSummary) => KeyVisitor | null } = {}): VerifiedFile {
+export function verifyFile(fd: number, size: number, source: string, options: { shared?: boolean; onHeader?: (header: HeaderSummary) => KeyVisitor | null; onProgress?: LoadProgress } = {}): VerifiedFile {
   const first = Buffer.alloc(Math.min(size, HEADER_SIZE));
   readFully(fd, first, 0, source);
   const header = parseHeader(first, size, source);
@@ -50,6 +51,7 @@ export function verifyFile(fd: number, size: number, source: string, options: { 
     const view = chunk.subarray(0, Math.min(chunk.length, recordsEnd - at));
     readFully(fd, view, at, source);
     check.push(view);
+    options.onProgress?.('checking', at + view.length - HEADER_SIZE, header.recordsLength);
   }
   check.finish();
   return { header, index };
