@@ -17,7 +17,8 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
 import { type DataVersion, Service, type ServiceOptions, newVersion } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
-import { type ServeSettings, endpoints, transportFor } from './settings.ts';
+import { type ServeSettings, endpoints, listeningOn, transportFor, withPorts } from './settings.ts';
+import { type AuthClients, DEFAULT_HANDSHAKE_TIMEOUT_MS, type TlsFiles, checkTlsFiles, readTlsFiles, tlsFromFlags } from './tls.ts';
 import { DataVersions, type VersionSink } from './versions.ts';
 import { DEFAULT_MAX_READS } from '../storage/disk.ts';
 import { STORAGE_TIERS, type StorageTier, type VersionFile, residencyProbe } from '../storage/tiers.ts';
@@ -53,8 +54,10 @@ function parseHost(text: string): string {
 }
 
 interface Serving {
-  /** Bound ports in endpoint order (binary, then RESP). */
+  /** Bound ports in endpoint order (binary, RESP, binary over TLS, RESP over TLS; those on). */
   ports: number[];
+  /** New certificate files for every TLS listener; resolves once every event loop took them. */
+  setTlsFiles(files: TlsFiles): void | Promise<void>;
   stats: Stats;
   /** Hands new data versions to every event loop. */
   versions: VersionSink;
@@ -79,7 +82,7 @@ async function serveHere(service: Service, settings: ServeSettings): Promise<Ser
       swap: (file, version, role) => service.swap(file, version, role),
       note: (version) => service.noteVersion(version),
     };
-    return { ports, stats: service.stats, versions, close: () => server.close() };
+    return { ports, stats: service.stats, versions, close: () => server.close(), setTlsFiles: (files) => server.setTlsFiles(files) };
   } catch (error) {
     throw listenError(settings.host, askedPorts(settings), (error as NodeJS.ErrnoException).code, (error as Error).message, (error as { port?: number }).port);
   }
@@ -95,7 +98,7 @@ async function serveOnWorkers(file: VersionFile, serviceOptions: ServiceOptions,
     swap: (newFile, version, role) => pool.swap(newFile, version, role),
     note: (version) => pool.note(version),
   };
-  return { ports, stats: pool.stats, versions, close: () => pool.close(), pool };
+  return { ports, stats: pool.stats, versions, close: () => pool.close(), setTlsFiles: (files) => pool.setTlsFiles(files), pool };
 }
 
 const program = newCommand('server')
@@ -104,6 +107,17 @@ const program = newCommand('server')
   .option('--host <host>', 'address to listen on', parseHost, DEFAULT_HOST)
   .option('-p, --port <port>', 'TCP port of the binary protocol (0 = any free port)', parseIntIn(0, 65_535), DEFAULT_PORT)
   .option('--resp-port <port>', 'also serve the Redis protocol (RESP2/RESP3, read-only) on this port (0 = any free port)', parseIntIn(0, 65_535))
+  .option('--tls-port <port>', 'also serve the binary protocol over TLS on this port (0 = any free port); then --port 0 turns the clear binary port off, as Redis\'s port 0', parseIntIn(0, 65_535))
+  .option('--tls-resp-port <port>', 'also serve RESP over TLS on this port (0 = any free port)', parseIntIn(0, 65_535))
+  .option('--tls-cert-file <file>', 'the server\'s certificate (PEM; a chain: the server\'s first); re-read on SIGHUP')
+  .option('--tls-key-file <file>', 'the certificate\'s private key (PEM, not encrypted); re-read on SIGHUP')
+  .option('--tls-ca-cert-file <file>', 'CA certificates (PEM) that client certificates must chain to; re-read on SIGHUP')
+  .option('--tls-auth-clients <yes|no|optional>', 'yes: clients must present a certificate the CA signed; optional: one given is checked; no: none is asked for (Redis\'s tls-auth-clients)', oneOf<AuthClients>('yes', 'no', 'optional'), 'yes' as AuthClients)
+  .option('--tls-protocols <list>', 'TLS versions allowed, e.g. "TLSv1.2 TLSv1.3" (the default)')
+  .option('--tls-ciphers <list>', 'OpenSSL cipher list for TLSv1.2 and below (Redis\'s tls-ciphers)')
+  .option('--tls-ciphersuites <list>', 'OpenSSL cipher suites for TLSv1.3, e.g. TLS_AES_256_GCM_SHA384 (Redis\'s tls-ciphersuites)')
+  .option('--tls-handshake-timeout <seconds>', 'cut a TLS handshake not finished this long after the connection was accepted', parseNumberIn(0.1, 3600), DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)
+  .option('--tls-metrics <yes|no>', 'serve --metrics-port over HTTPS with --tls-cert-file and --tls-key-file (no client certificate asked for)', oneOf('yes', 'no'), 'no')
   .option('--max-connections <n>', 'connections beyond this, over both ports, are refused, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), DEFAULT_MAX_CONNECTIONS)
   .option('--max-unsent-mb <MiB>', 'replies clients have not taken, per event loop, beyond which clients with replies waiting are not read', parseNumberIn(1, 1_000_000), DEFAULT_MAX_UNSENT_BYTES / MIB)
   .option('--max-partial-mb <MiB>', 'unfinished requests buffered, per event loop; a connection that would pass it is closed', parseNumberIn(1, 1_000_000), DEFAULT_MAX_PARTIAL_BYTES / MIB)
@@ -136,6 +150,12 @@ program.action((file: string, opts) => runMain('server', async () => {
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
   const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
   const auth = authFromFlags(opts); // before loading: a bad ACL file is refused at once
+  if (opts.tlsMetrics === 'yes' && opts.metricsPort === undefined) throw new UsageError('--tls-metrics goes with --metrics-port');
+  const tlsOn = opts.tlsPort !== undefined || opts.tlsRespPort !== undefined;
+  if (!tlsOn && opts.tlsMetrics === 'no' && (opts.tlsAuthClients !== 'yes' || opts.tlsHandshakeTimeout !== DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)) {
+    throw new UsageError('--tls-auth-clients and --tls-handshake-timeout go with --tls-port or --tls-resp-port');
+  }
+  const tls = tlsFromFlags(opts, tlsOn || opts.tlsMetrics === 'yes');
   // `let`, dropped after the listening line: this function stays suspended while the
   // server runs, and a first version held here would outlive every hot swap.
   let first: VersionFile | null = null;
@@ -160,8 +180,11 @@ program.action((file: string, opts) => runMain('server', async () => {
   const loadSeconds = (performance.now() - started) / 1000;
   const settings: ServeSettings = {
     host: opts.host,
-    port: opts.port,
+    port: tlsOn && opts.port === 0 ? null : opts.port,
     respPort: opts.respPort ?? null,
+    tlsPort: opts.tlsPort ?? null,
+    tlsRespPort: opts.tlsRespPort ?? null,
+    tls,
     maxConnections: opts.maxConnections,
     idleTimeoutMs: opts.idleTimeout * 1000,
     maxUnsentBytes: opts.maxUnsentMb * MIB,
@@ -194,7 +217,25 @@ program.action((file: string, opts) => runMain('server', async () => {
   // reload's loading thread may hold off past the shutdown (default actions would kill).
   let stopping = false;
   const ignored = (signal: string) => void process.stderr.write(`rokv: ${signal} ignored: shutting down\n`);
-  process.on('SIGHUP', () => (stopping ? ignored('SIGHUP') : void versions.reload('SIGHUP')));
+  // SIGHUP also takes new certificate files: new handshakes use them, open connections go on.
+  const tlsUsers: ((files: TlsFiles) => void | Promise<void>)[] = [(files) => serving.setTlsFiles(files)];
+  const reloadTls = async () => {
+    if (tls === null) return;
+    let files: TlsFiles;
+    try {
+      files = readTlsFiles(tls.paths);
+      checkTlsFiles(tls, files);
+    } catch (error) {
+      return void process.stderr.write(`rokv: SIGHUP: TLS certificate files refused, the old ones stay: ${(error as Error).message}\n`);
+    }
+    await Promise.all(tlsUsers.map((use) => use(files)));
+    process.stderr.write('rokv: SIGHUP: TLS certificate files re-read\n');
+  };
+  process.on('SIGHUP', () => {
+    if (stopping) return ignored('SIGHUP');
+    void reloadTls();
+    void versions.reload('SIGHUP');
+  });
   if (opts.watch) await versions.watch();
   // Tests kill a worker this way (never set in production): see the README.
   const onFault = () => (stopping ? ignored('SIGUSR2') : (serving as { pool?: WorkerPool }).pool?.injectFault());
@@ -202,7 +243,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const metricsHost: string = opts.metricsHost ?? opts.host;
   // Loaded only when asked: prom-client costs memory a server without metrics need not pay.
   const metrics = opts.metricsPort === undefined ? null : await (await import('./metrics.ts')).listenMetrics(
-    { stats: serving.stats, dataVersion: () => versions.current, serving: () => !stopping, storage: tier, residentBytes: () => residency() }, metricsHost, opts.metricsPort,
+    { stats: serving.stats, dataVersion: () => versions.current, serving: () => !stopping, storage: tier, residentBytes: () => residency() }, metricsHost, opts.metricsPort, opts.tlsMetrics === 'yes' ? tls : null,
   ).catch(async (error: NodeJS.ErrnoException) => {
     versions.stop();
     await serving.close();
@@ -219,9 +260,9 @@ program.action((file: string, opts) => runMain('server', async () => {
     };
     process.on('SIGINT', onStop).on('SIGTERM', onStop);
   });
+  if (metrics !== null) tlsUsers.push((files) => metrics.setTlsFiles(files));
   const loops = opts.workers > 1 ? `, ${opts.workers} event loops` : '';
-  const resp = settings.respPort === null ? '' : `, RESP on ${formatAddress({ host: opts.host, port: serving.ports[1] })}`;
-  const metricsAt = metrics === null ? '' : `, metrics on http://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
+  const metricsAt = metrics === null ? '' : `, metrics on ${opts.tlsMetrics === 'yes' ? 'https' : 'http'}://${formatAddress({ host: metricsHost, port: metrics.port })}/metrics`;
   const shard = role === null ? '' : `, shard ${role.shard} of ${role.placement} cluster ${role.cluster}${role.node === null ? '' : ` as ${formatAddress(role.nodes[role.node])}`}`;
   const probe = peers && role?.node != null
     ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), () => (versions.served ?? role).cluster,
@@ -229,7 +270,7 @@ program.action((file: string, opts) => runMain('server', async () => {
     : null;
   probe?.start();
   process.stdout.write(
-    `rokv listening on ${formatAddress({ host: opts.host, port: serving.ports[0] })}${resp}${metricsAt}: ${first.header.recordCount.toLocaleString('en-US')} records, ` +
+    `rokv listening on ${listeningOn(withPorts(settings, serving.ports))}${metricsAt}: ${first.header.recordCount.toLocaleString('en-US')} records, ` +
     `${(first.size / MB).toFixed(1)} MB file, ${tier === 'memory' ? 'loaded' : `verified (--storage ${tier})`} in ${loadSeconds.toFixed(3)} s, ` +
     `RSS ${(process.memoryUsage.rss() / MB).toFixed(1)} MB${loops}${shard}, pid ${process.pid}\n`,
   );

@@ -1,11 +1,12 @@
-// --metrics-port: an HTTP listener serving /metrics (Prometheus text exposition, by
-// prom-client) and /healthz. Every rokv number is read at scrape time from the plain
+// --metrics-port: an HTTP listener (HTTPS with --tls-metrics) serving /metrics
+// (Prometheus text exposition, by prom-client) and /healthz. Every rokv number is read at scrape time from the plain
 // counters the event loops keep (service/stats.ts, summed over --workers); nothing is
 // computed per request. The process_* metrics follow Prometheus's client conventions
 // (RSS, CPU, open file descriptors, start time).
 
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RESP_COMMAND_NAMES } from '../protocol/resp/command-numbers.ts';
@@ -17,6 +18,7 @@ import {
 } from '../service/stats.ts';
 import type { StorageTier } from '../storage/tiers.ts';
 import { ROKV_VERSION } from '../service/version.ts';
+import { type TlsFiles, type TlsSettings, secureOptions } from './tls.ts';
 
 /** What /metrics reads: the counters of every loop, and the data version now. */
 export interface MetricsSource {
@@ -130,6 +132,8 @@ export function serverMetrics(source: MetricsSource): Registry {
 
 export interface MetricsListener {
   port: number;
+  /** New certificate files (SIGHUP) when serving HTTPS; nothing otherwise. */
+  setTlsFiles(files: TlsFiles): void;
   close(): Promise<void>;
 }
 
@@ -178,10 +182,11 @@ class Connections {
  * another method. Slow or idle scrapers are cut after 10 s; past MAX_CONNECTIONS
  * open, the connection idle longest makes room for a new one.
  */
-export async function listenMetrics(source: MetricsSource, host: string, port: number): Promise<MetricsListener> {
+export async function listenMetrics(source: MetricsSource, host: string, port: number, tls: TlsSettings | null = null): Promise<MetricsListener> {
   const registry = serverMetrics(source);
   const connections = new Connections(MAX_CONNECTIONS);
-  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5000 }, (req, res) => {
+  const options = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5000 };
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     connections.answering(req.socket, res);
     const path = (req.url ?? '').split('?')[0];
     const known = path === '/metrics' || path === '/healthz';
@@ -202,8 +207,10 @@ export async function listenMetrics(source: MetricsSource, host: string, port: n
       (text) => reply(200, registry.contentType, text),
       (error: Error) => reply(500, CONTENT_TYPE_TEXT, `metrics failed: ${error.message}\n`),
     );
-  });
-  server.on('connection', (socket: Socket) => connections.admit(socket));
+  };
+  // With --tls-metrics: HTTPS with the server's certificate, no client certificate asked for.
+  const server = tls === null ? http.createServer(options, answer) : https.createServer({ ...options, ...secureOptions(tls, tls.files, false) }, answer);
+  server.on(tls === null ? 'connection' : 'secureConnection', (socket: Socket) => connections.admit(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
@@ -213,6 +220,9 @@ export async function listenMetrics(source: MetricsSource, host: string, port: n
   });
   return {
     port: (server.address() as AddressInfo).port,
+    setTlsFiles: (files) => {
+      if (tls !== null) (server as https.Server).setSecureContext(secureOptions(tls, files, false));
+    },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -1,8 +1,10 @@
-// The transport of one event loop: node:net listeners (one per protocol port) feeding
-// Connections, one connection limit across all of them, idle and stall timeouts, and
-// graceful shutdown. It carries bytes for codecs and knows no protocol itself.
+// The transport of one event loop: node:net and node:tls listeners (one per protocol
+// port) feeding Connections, one connection limit across all of them (unfinished TLS
+// handshakes included), idle and stall timeouts, and graceful shutdown. It carries bytes
+// for codecs and knows no protocol itself.
 
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { Budget } from '../protocol/budget.ts';
 import type { Codec } from '../protocol/codec.ts';
 import { Output } from '../protocol/output.ts';
@@ -11,12 +13,15 @@ import { ACCEPTED, BYTES_OUT, OPEN, PARTIAL_BYTES, REJECTED, UNSENT_BYTES } from
 import { Connection, type LoopShared, closeGently } from './connection.ts';
 import { socketQueues } from './kernel-queues.ts';
 import { isLoopback } from './protected-mode.ts';
+import { type TlsFiles, type TlsSettings, secureOptions } from './tls.ts';
 
 export interface Endpoint {
   port: number;
   codec: Codec;
   /** What refuses a client in protected mode (Redis's DENIED text in this protocol), sent before closing. */
   denial: Buffer;
+  /** Serve it over TLS with these settings; null: clear TCP. */
+  tls: TlsSettings | null;
 }
 
 export interface TransportOptions {
@@ -68,6 +73,9 @@ export class RokvServer {
   private readonly shared: LoopShared;
   private readonly options: TransportOptions;
   private readonly listeners: net.Server[];
+  /** TLS sockets open (raw, from accept), and those of them served as connections: the rest are handshaking. */
+  private tlsOpen = 0;
+  private tlsServed = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private nextId: number;
@@ -77,9 +85,48 @@ export class RokvServer {
     this.options = options;
     this.nextId = (options.loop ?? 0) + 1;
     this.shared = loopShared(service, options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES, options.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES);
-    this.listeners = options.endpoints.map((endpoint) =>
+    this.listeners = options.endpoints.map((endpoint) => (endpoint.tls === null
       // Half-open allowed: a client that sends its requests and shuts down its side still gets every answer.
-      net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, endpoint)));
+      ? net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, endpoint))
+      : this.tlsListener(endpoint, endpoint.tls)));
+  }
+
+  /**
+   * A TLS listener: each accepted socket counts toward the connection limit from the
+   * start (refused at once, before any handshake, when there is no room); a handshake
+   * that fails (garbage instead of a ClientHello, a refused certificate) or does not
+   * finish within the handshake timeout is cut; a finished one becomes a connection.
+   */
+  private tlsListener(endpoint: Endpoint, settings: TlsSettings): tls.Server {
+    const listener = tls.createServer({ ...secureOptions(settings, settings.files), noDelay: true, allowHalfOpen: true }, (socket) => {
+      // optional (Redis's): no certificate is fine, one given must check out (Node would take any).
+      if (settings.authClients === 'optional' && !socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+        this.service.counts[REJECTED]++;
+        socket.destroy();
+        return;
+      }
+      this.tlsServed++;
+      if (!this.accept(socket, endpoint)) this.tlsServed--;
+    });
+    listener.on('connection', (raw: net.Socket) => {
+      const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+      if (this.closing || (limit > 0 && this.connections.size + this.tlsOpen - this.tlsServed >= limit)) {
+        this.service.counts[REJECTED]++;
+        raw.destroy(); // no TLS yet to say why in
+        return;
+      }
+      this.tlsOpen++;
+      raw.once('close', () => this.tlsOpen--);
+    });
+    listener.on('tlsClientError', (_error, socket) => socket.destroy());
+    return listener;
+  }
+
+  /** New certificate files for every TLS listener (SIGHUP): new handshakes use them, open connections go on. */
+  setTlsFiles(files: TlsFiles): void {
+    this.options.endpoints.forEach((endpoint, i) => {
+      if (endpoint.tls !== null) (this.listeners[i] as tls.Server).setSecureContext(secureOptions(endpoint.tls, files));
+    });
   }
 
   /** Starts every listener; resolves with their ports in endpoint order, rejects with the system error. */
@@ -134,28 +181,32 @@ export class RokvServer {
     return this.closing;
   }
 
-  private accept(socket: net.Socket, { codec, denial }: Endpoint): void {
+  /** Makes `socket` a Connection, or refuses it (protected mode, the limit, shutting down); true if it was taken. */
+  private accept(socket: net.Socket, { codec, denial }: Endpoint): boolean {
     const counts = this.service.counts;
     if (this.options.protectedMode && !isLoopback(socket.remoteAddress)) {
       counts[REJECTED]++;
       closeGently(socket, denial);
-      return;
+      return false;
     }
     const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.closing || (limit > 0 && this.connections.size >= limit)) {
       counts[REJECTED]++;
       closeGently(socket, codec.refusal(this.closing ? 'shutdown' : 'limit', limit));
-      return;
+      return false;
     }
     counts[ACCEPTED]++;
     counts[OPEN]++;
     const id = this.nextId;
     this.nextId += this.options.loops ?? 1;
     this.connections.add(new Connection(socket, this.shared, codec, this.service, id, (c) => this.forget(c)));
+    return true;
   }
 
   private forget(connection: Connection): void {
-    if (this.connections.delete(connection)) this.service.counts[OPEN]--;
+    if (!this.connections.delete(connection)) return;
+    this.service.counts[OPEN]--;
+    if (connection.socket instanceof tls.TLSSocket) this.tlsServed--;
   }
 
   /**

@@ -12,7 +12,8 @@ import type { DataVersion, ServiceOptions } from '../service/service.ts';
 import { Stats } from '../service/stats.ts';
 import type { VersionFile } from '../storage/tiers.ts';
 import type { FileLeases } from './leases.ts';
-import type { ServeSettings } from './settings.ts';
+import { type ServeSettings, endpoints, withPorts } from './settings.ts';
+import type { TlsFiles } from './tls.ts';
 import type { Released, WorkerMessage, WorkerSetup } from './worker.ts';
 
 export const RESTART_DELAY_MS = 1000;
@@ -74,14 +75,34 @@ export class WorkerPool {
       for (let loop = 0; loop < this.workers.length; loop++) {
         const ports = await this.startLoop(loop);
         // The first loop bound the ports (maybe chosen by the system): the others join them.
-        this.settings = { ...this.settings, port: ports[0], respPort: this.settings.respPort === null ? null : ports[1] };
+        this.settings = withPorts(this.settings, ports);
       }
     } catch (error) {
       this.closing = true;
       await Promise.all(this.workers.map((w) => w?.terminate()));
       throw error;
     }
-    return this.settings.respPort === null ? [this.settings.port] : [this.settings.port, this.settings.respPort];
+    return endpoints(this.settings).map((e) => e.port);
+  }
+
+  /**
+   * New certificate files (SIGHUP) for every loop's TLS listeners, and for loops started
+   * later; resolves once every live loop has taken them.
+   */
+  async setTlsFiles(files: TlsFiles): Promise<void> {
+    if (this.settings.tls === null) return;
+    this.settings = { ...this.settings, tls: { ...this.settings.tls, files } };
+    await Promise.all(this.workers.map((worker) => worker && new Promise<void>((resolve) => {
+      const taken = (m: { type: string }) => {
+        if (m.type !== 'tls-taken') return;
+        worker.off('message', taken);
+        worker.off('exit', resolve);
+        resolve();
+      };
+      worker.on('message', taken);
+      worker.once('exit', resolve);
+      worker.postMessage({ type: 'tls', files } satisfies WorkerMessage);
+    })));
   }
 
   /** Serves a new data version on every loop (and on loops started later). */

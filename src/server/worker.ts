@@ -10,6 +10,7 @@ import { type DataVersion, Service, type ServiceOptions } from '../service/servi
 import { Stats } from '../service/stats.ts';
 import type { VersionFile } from '../storage/tiers.ts';
 import { type ServeSettings, transportFor } from './settings.ts';
+import type { TlsFiles } from './tls.ts';
 
 export interface WorkerSetup {
   version: VersionFile;
@@ -32,7 +33,8 @@ export type WorkerMessage =
   | { type: 'close' }
   | { type: 'swap'; file: VersionFile; version: DataVersion; role: ShardRole | null }
   | { type: 'version'; version: DataVersion }
-  | { type: 'fault' };
+  | { type: 'fault' }
+  | { type: 'tls'; files: TlsFiles };
 
 const setup = workerData as WorkerSetup;
 const release = (version: VersionFile) => parentPort?.postMessage({ type: 'released', fd: version.fd } satisfies Released);
@@ -55,6 +57,10 @@ parentPort?.on('message', async (message: WorkerMessage) => {
       return;
     case 'version':
       service.noteVersion(message.version);
+      return;
+    case 'tls':
+      server.setTlsFiles(message.files);
+      parentPort?.postMessage({ type: 'tls-taken' });
       return;
     case 'fault':
       setImmediate(() => {
