@@ -74,12 +74,16 @@ function askedPorts(settings: ServeSettings): number[] {
   return endpoints(settings).map((e) => e.port);
 }
 
-async function serveHere(service: Service, settings: ServeSettings): Promise<Serving> {
+async function serveHere(service: Service, settings: ServeSettings, leases: FileLeases): Promise<Serving> {
   const server = transportFor(service, settings, 0);
   try {
     const ports = await server.listen();
     const versions: VersionSink = {
-      swap: (file, version, role) => service.swap(file, version, role),
+      // The loop's lease on the new version's descriptor: given back once mapped (mmap) or retired (disk).
+      swap: (file, version, role) => {
+        leases.hold(file.fd);
+        service.swap(file, version, role);
+      },
       note: (version) => service.noteVersion(version),
     };
     return { ports, stats: service.stats, versions, close: () => server.close(), setTlsFiles: (files) => server.setTlsFiles(files) };
@@ -202,7 +206,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
   const serving = opts.workers > 1
     ? await serveOnWorkers(first, serviceOptions, peers, settings, leases, giveUp)
-    : await serveHere(new Service(first, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined, onRelease: (v) => leases.release(v.fd) }), settings);
+    : await serveHere(new Service(first, { ...serviceOptions, peers: peers ? new Uint8Array(peers) : undefined, onRelease: (v) => leases.release(v.fd) }), settings, leases);
   // Every signal handler before the listening line: a signal sent as soon as it appears
   // must be handled, not kill the process.
   const sink: VersionSink = {
