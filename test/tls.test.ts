@@ -17,7 +17,8 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/connection.ts';
-import { type Pair, packRecords, tempDir } from './helpers.ts';
+import { freePorts } from './cluster-helpers.ts';
+import { type Pair, packRecords, runBin, tempDir } from './helpers.ts';
 import { type RunningServer, startServer } from './server-helpers.ts';
 import { type TestCerts, makeCerts, tlsFlags } from './tls-helpers.ts';
 
@@ -309,6 +310,51 @@ describe('TLS flags', () => {
       expect(await handshake(tlsRespPort(server), clientTls())).toEqual({ cn: 'localhost' });
     } finally {
       expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
+describe('a slots cluster over TLS (--tls-cluster yes) with a user', () => {
+  const clusterRecords: Pair[] = Array.from({ length: 200 }, (_, i) => [`key:${i}`, `value ${i}`]);
+  let ports: number[];
+  let servers: RunningServer[] = [];
+  beforeAll(async () => {
+    ports = await freePorts(2);
+    const dir = path.join(tempDir(), 'slots');
+    const shard = runBin('shard', [packRecords(clusterRecords), '--shards', '2', '--slots', '--nodes', ports.map((p) => `127.0.0.1:${p}`).join(','), '-o', dir]);
+    expect(shard.status, shard.stderr).toBe(0);
+    const acl = path.join(tempDir(), 'users.acl');
+    fs.writeFileSync(acl, 'user default off\nuser reader on >reader-pw allkeys\n');
+    servers = await Promise.all(ports.map((port, i) => startServer(path.join(dir, `shard-${i}.data`), [
+      '--cluster', path.join(dir, 'cluster.json'), '--tls-port', '0', '--tls-resp-port', String(port), '--tls-cluster', 'yes', ...tlsFlags(certs), '--aclfile', acl,
+    ])));
+  }, 60_000);
+  afterAll(async () => {
+    for (const server of servers) expect(await server.stop()).toBe(0);
+  });
+
+  it('announces the TLS ports, and redis-py RedisCluster reads every key over TLS as the user', () => {
+    const script = [
+      'import json, sys',
+      'from redis.cluster import RedisCluster',
+      `r = RedisCluster(host="127.0.0.1", port=${ports[0]}, ssl=True, ssl_ca_certs=sys.argv[1], ssl_certfile=sys.argv[2], ssl_keyfile=sys.argv[3], username="reader", password="reader-pw")`,
+      'print(json.dumps({"values": [r.get("key:%d" % i).decode() for i in range(200)], "ports": sorted(n.port for n in r.get_nodes())}))',
+    ].join('\n');
+    const result = spawnSync('/usr/bin/python3', ['-c', script, certs.ca, certs.clientCert, certs.clientKey], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.stderr).toBe('');
+    const out = JSON.parse(result.stdout);
+    expect(out.values).toEqual(clusterRecords.map(([, v]) => v));
+    expect(out.ports).toEqual([...ports].sort((a, b) => a - b));
+  });
+
+  it('the peer probe reaches the other server over TLS (and past its password): CLUSTER NODES flags none as failed', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // four probe rounds
+    const cli = ['-h', '127.0.0.1', '--tls', '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey, '--user', 'reader', '--pass', 'reader-pw', '--no-auth-warning'];
+    for (const port of ports) {
+      const nodes = (await run('redis-cli', [...cli, '-p', String(port), 'CLUSTER', 'NODES'])).stdout;
+      expect(nodes.trim().split('\n')).toHaveLength(2);
+      expect(nodes).not.toMatch(/fail|disconnected/);
+      for (const p of ports) expect(nodes).toContain(`127.0.0.1:${p}@`);
     }
   });
 });

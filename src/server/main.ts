@@ -121,6 +121,7 @@ const program = newCommand('server')
   .option('--tls-ciphers <list>', 'OpenSSL cipher list for TLSv1.2 and below (Redis\'s tls-ciphers)')
   .option('--tls-ciphersuites <list>', 'OpenSSL cipher suites for TLSv1.3, e.g. TLS_AES_256_GCM_SHA384 (Redis\'s tls-ciphersuites)')
   .option('--tls-handshake-timeout <seconds>', 'cut a TLS handshake not finished this long after the connection was accepted', parseNumberIn(0.1, 3600), DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)
+  .option('--tls-cluster <yes|no>', 'with --cluster (slots): the map\'s ports are --tls-resp-port ports, announced as such, and the peer probe speaks TLS (Redis\'s tls-cluster)', oneOf('yes', 'no'), 'no')
   .option('--tls-metrics <yes|no>', 'serve --metrics-port over HTTPS with --tls-cert-file and --tls-key-file (no client certificate asked for)', oneOf('yes', 'no'), 'no')
   .option('--max-connections <n>', 'connections beyond this, over both ports, are refused, per event loop (0 = no limit)', parseIntIn(0, 10_000_000), DEFAULT_MAX_CONNECTIONS)
   .option('--max-unsent-mb <MiB>', 'replies clients have not taken, per event loop, beyond which clients with replies waiting are not read', parseNumberIn(1, 1_000_000), DEFAULT_MAX_UNSENT_BYTES / MIB)
@@ -152,7 +153,10 @@ program.action((file: string, opts) => runMain('server', async () => {
   if (opts.metricsHost !== undefined && opts.metricsPort === undefined) throw new UsageError('--metrics-host goes with --metrics-port');
   if (opts.verify && tier !== 'memory') throw new UsageError('--verify goes with --storage memory (the mmap and disk tiers find every record through the index while verifying)');
   const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
-  const self: NodeAddress | null = opts.clusterNode ?? (opts.respPort === undefined ? null : { host: wildcard ? '' : opts.host, port: opts.respPort });
+  if (opts.tlsCluster === 'yes' && (opts.cluster === undefined || opts.tlsRespPort === undefined)) throw new UsageError('--tls-cluster goes with --cluster and --tls-resp-port');
+  // The map names the RESP port clients use: the TLS one with --tls-cluster.
+  const clusterPort: number | undefined = opts.tlsCluster === 'yes' ? opts.tlsRespPort : opts.respPort;
+  const self: NodeAddress | null = opts.clusterNode ?? (clusterPort === undefined ? null : { host: wildcard ? '' : opts.host, port: clusterPort });
   const auth = authFromFlags(opts); // before loading: a bad ACL file is refused at once
   if (opts.tlsMetrics === 'yes' && opts.metricsPort === undefined) throw new UsageError('--tls-metrics goes with --metrics-port');
   const tlsOn = opts.tlsPort !== undefined || opts.tlsRespPort !== undefined;
@@ -272,6 +276,11 @@ program.action((file: string, opts) => runMain('server', async () => {
     ? new PeerProbe(role.nodes, role.node, new Uint8Array(peers), () => (versions.served ?? role).cluster,
       (node, live, why) => process.stderr.write(`rokv: cluster server ${formatAddress(role.nodes[node])} is ${live ? 'up' : 'down'}${why === null ? '' : `: ${why}`}\n`))
     : null;
+  if (probe !== null && opts.tlsCluster === 'yes' && tls !== null) {
+    const probeTls = (files: TlsFiles) => probe.useTls({ ca: files.ca ?? undefined, cert: files.cert, key: files.key });
+    probeTls(tls.files);
+    tlsUsers.push(probeTls);
+  }
   probe?.start();
   process.stdout.write(
     `rokv listening on ${listeningOn(withPorts(settings, serving.ports))}${metricsAt}: ${first.header.recordCount.toLocaleString('en-US')} records, ` +

@@ -1,7 +1,7 @@
 // --metrics-port: an HTTP listener (HTTPS with --tls-metrics) serving /metrics
-// (Prometheus text exposition, by prom-client) and /healthz. Every rokv number is read at scrape time from the plain
-// counters the event loops keep (service/stats.ts, summed over --workers); nothing is
-// computed per request. The process_* metrics follow Prometheus's client conventions
+// (Prometheus text exposition, by prom-client) and /healthz. Every rokv number is read
+// at scrape time from the plain counters the event loops keep (service/stats.ts, summed
+// over --workers); nothing is computed per request. The process_* metrics follow Prometheus's client conventions
 // (RSS, CPU, open file descriptors, start time).
 
 import fs from 'node:fs';

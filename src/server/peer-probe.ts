@@ -5,8 +5,11 @@
 // dead from the moment its connection fails, a question goes unanswered for
 // PROBE_TIMEOUT_MS, or it answers as anything else. The flags live in shared memory that
 // every event loop's SlotRouter reads, so CLUSTER SLOTS and MOVED list live servers first.
+// With --tls-cluster the probe speaks TLS (the map's ports are TLS RESP ports), checking
+// the peer's certificate against the CA and presenting this server's own.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import type { NodeAddress } from '../addresses.ts';
 import { nodeId } from '../cluster/slot-router.ts';
 
@@ -67,6 +70,8 @@ export class PeerProbe {
   private readonly onChange: (node: number, live: boolean, why: string | null) => void;
   private timer: NodeJS.Timeout | null = null;
   private lastTick = 0;
+  /** --tls-cluster: how to connect to peers over TLS; null: clear TCP. */
+  private tls: tls.ConnectionOptions | null = null;
   /** The node ids of the map `idsOf` names. */
   private ids: string[] = [];
   private idsOf = '';
@@ -83,6 +88,11 @@ export class PeerProbe {
     this.onChange = onChange;
     this.peers = nodes.map((address, i) => (i === self ? null : { address, socket: null, waitingSince: 0, pending: 0, input: Buffer.alloc(0), state: 'presumed', seen: false }));
     live.fill(1);
+  }
+
+  /** Speak TLS to peers with these options (new connections take new options: certificate rotation). */
+  useTls(options: tls.ConnectionOptions): void {
+    this.tls = options;
   }
 
   start(): void {
@@ -149,7 +159,8 @@ export class PeerProbe {
   }
 
   private open(peer: Peer, node: number): void {
-    const socket = net.connect({ host: peer.address.host, port: peer.address.port });
+    const where = { host: peer.address.host, port: peer.address.port };
+    const socket = this.tls === null ? net.connect(where) : tls.connect({ ...this.tls, ...where, servername: net.isIP(where.host) ? undefined : where.host });
     peer.socket = socket;
     peer.waitingSince = performance.now();
     peer.pending = 0;
@@ -170,6 +181,8 @@ export class PeerProbe {
         peer.waitingSince = peer.pending > 0 ? performance.now() : 0;
         const expected = this.expectedId(node);
         if (answer.type === '$' && answer.text === expected) this.judge(node, peer, true, null);
+        // A peer with a password refuses CLUSTER MYID before AUTH (the probe knows no password): it is up, its id unchecked.
+        else if (answer.type === '-' && answer.text?.startsWith('NOAUTH ')) this.judge(node, peer, true, null);
         else this.judge(node, peer, false, `CLUSTER MYID answers ${shown(answer)}, not ${expected}, the id cluster ${this.idsOf} gives this server`);
       }
     });
