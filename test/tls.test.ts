@@ -303,6 +303,23 @@ describe('TLS flags', () => {
     expect(result.stderr).toMatch(/TLS: cannot use --tls-cert-file .*server\.pem/);
   });
 
+  it('--tls-metrics yes alone: /metrics over HTTPS, the clear ports as they were, no CA needed', async () => {
+    const server = await startServer(dataFile, ['--metrics-port', '0', '--tls-metrics', 'yes', '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey]);
+    try {
+      expect(server.stdout).toMatch(/^rokv listening on 127\.0\.0\.1:\d+, metrics on https:/);
+      const port = Number(/metrics on https:\/\/\S+:(\d+)\//.exec(server.stdout)?.[1]);
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port, path: '/healthz', ca: fs.readFileSync(certs.ca), servername: 'localhost' }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject);
+      });
+      expect(status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it('--tls-protocols TLSv1.3 refuses a TLSv1.2 client', async () => {
     const server = await startServer(dataFile, ['--tls-port', '0', '--tls-resp-port', '0', ...tlsFlags(certs), '--tls-protocols', 'TLSv1.3']);
     try {

@@ -163,7 +163,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   if (!tlsOn && opts.tlsMetrics === 'no' && (opts.tlsAuthClients !== 'yes' || opts.tlsHandshakeTimeout !== DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)) {
     throw new UsageError('--tls-auth-clients and --tls-handshake-timeout go with --tls-port or --tls-resp-port');
   }
-  const tls = tlsFromFlags(opts, tlsOn || opts.tlsMetrics === 'yes');
+  const tls = tlsFromFlags(opts, tlsOn, opts.tlsMetrics === 'yes');
   // `let`, dropped after the listening line: this function stays suspended while the
   // server runs, and a first version held here would outlive every hot swap.
   let first: VersionFile | null = null;

@@ -116,18 +116,19 @@ export interface TlsFlags {
 }
 
 /**
- * The TLS settings of bin/server's flags when a TLS port (or the metrics over TLS) asks
- * for them, the files read and checked; null when `wanted` is false. Usage errors as Redis
- * refuses the same configuration.
+ * The TLS settings of bin/server's flags when a TLS port (`ports`) or the metrics over
+ * TLS (`metrics`) ask for them, the files read and checked; null when neither does.
+ * Usage errors as Redis refuses the same configuration.
  */
-export function tlsFromFlags(flags: TlsFlags, wanted: boolean): TlsSettings | null {
-  if (!wanted) {
+export function tlsFromFlags(flags: TlsFlags, ports: boolean, metrics: boolean): TlsSettings | null {
+  if (!ports && !metrics) {
     const stray = (['tlsCertFile', 'tlsKeyFile', 'tlsCaCertFile', 'tlsProtocols', 'tlsCiphers', 'tlsCiphersuites'] as const).find((f) => flags[f] !== undefined);
     if (stray !== undefined) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --tls-port, --tls-resp-port or --tls-metrics yes`);
     return null;
   }
   if (flags.tlsCertFile === undefined || flags.tlsKeyFile === undefined) throw new UsageError('TLS needs --tls-cert-file and --tls-key-file');
-  if (flags.tlsAuthClients !== 'no' && flags.tlsCaCertFile === undefined) {
+  // Client certificates are checked on TLS ports only (the metrics port asks for none).
+  if (ports && flags.tlsAuthClients !== 'no' && flags.tlsCaCertFile === undefined) {
     throw new UsageError('--tls-ca-cert-file must be given when --tls-auth-clients is yes (the default) or optional, to check client certificates');
   }
   const settings: TlsSettings = {
