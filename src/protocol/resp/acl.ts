@@ -63,19 +63,32 @@ const CATEGORIES = [
   'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting',
 ];
 
+/** The categories of a command, as COMMAND INFO lists them ("@keyspace", "@read", ...: ACL CAT's order, which is Redis's). */
+export function categoriesOf(c: CommandSpec): string[] {
+  return CATEGORIES.filter((category) => inCategory(c, category)).map((category) => `@${category}`);
+}
+
+/** CONFIG and its subcommands but HELP (Redis's @admin @dangerous). */
+function isConfigChange(c: CommandSpec): boolean {
+  return c.name === 'config' || (c.name.startsWith('config|') && c.name !== 'config|help');
+}
+
 /** Whether a command of rokv's table is in a category (from its flags and group, as Redis derives them). */
 function inCategory(c: CommandSpec, category: string): boolean {
-  const write = c.run === undefined && c.subcommands === undefined;
+  // A container (CLIENT, CONFIG, CLUSTER, COMMAND) is only @slow (COMMAND @connection too); its subcommands have their own.
+  if (c.subcommands !== undefined) return category === 'slow' || (category === 'connection' && c.name === 'command');
+  const write = c.run === undefined;
   switch (category) {
     case 'read': return c.flags.includes('readonly');
     case 'write': return write;
     case 'fast': return c.flags.includes('fast');
     case 'slow': return !c.flags.includes('fast');
-    case 'keyspace': return c.group === 'generic';
-    case 'connection': return c.group === 'connection';
+    case 'keyspace': return c.group === 'generic' || c.name === 'dbsize';
+    case 'connection': return c.group === 'connection' || c.name === 'command' || c.name.startsWith('command|') || c.name === 'readonly' || c.name === 'readwrite';
     case 'transaction': return c.group === 'transactions';
     case 'string': return c.group === 'string';
-    case 'admin': case 'dangerous': return c.name === 'config' || c.name.startsWith('config|');
+    case 'admin': return isConfigChange(c);
+    case 'dangerous': return isConfigChange(c) || c.name === 'keys' || c.name === 'info';
     default: return c.group === category;
   }
 }
@@ -93,8 +106,9 @@ export function aclCat(commands: ReadonlyMap<string, CommandSpec>): CommandHandl
     if (!CATEGORIES.includes(category)) return s.error(`ERR Unknown category '${a.text(2).slice(0, 128)}'`);
     const names: string[] = [];
     for (const c of commands.values()) {
-      const all = c.subcommands === undefined ? [c] : [...c.subcommands.values()];
-      for (const sub of all) if (sub.name !== 'acl' && inCategory(sub, category)) names.push(sub.name);
+      // A container is listed by its own categories (@slow), then its subcommands, as Redis lists them.
+      const all = c.subcommands === undefined ? [c] : [c, ...c.subcommands.values()];
+      for (const sub of all) if (inCategory(sub, category)) names.push(sub.name);
     }
     s.w.array(names.length);
     for (const name of names) s.w.bulkText(name);

@@ -51,6 +51,14 @@ export interface CommandContext {
    * a copy of it after the first pause.
    */
   forEachArg(a: ArgList, first: number, emit: (args: ArgList, i: number) => void): void;
+  /**
+   * Runs step() now and, until it returns true, again whenever the connection has
+   * output room after an event (a drain, or a reply the step deferred with link.defer
+   * being filled): a command that produces its reply over many turns (KEYS). The
+   * connection reads no other request meanwhile. If the connection closes first,
+   * abandon() runs instead, once.
+   */
+  paced(step: () => boolean, abandon: () => void): void;
   multi(): void;
   exec(): void;
   discard(): void;

@@ -8,6 +8,7 @@ import { AUTH_FAILURES, DENIED_KEYS } from '../../service/stats.ts';
 import type { CommandSpec } from './command-spec.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import { type ArgList, MAX_BULK_LENGTH } from './decoder.ts';
+import { categoriesOf } from './acl.ts';
 import { globMatch } from './glob.ts';
 
 /** Every command by lower-case name (the command table). */
@@ -161,12 +162,6 @@ function clientInfoLine(s: CommandContext): string {
 
 export const clientInfo: CommandHandler = (s) => s.w.verbatim(clientInfoLine(s));
 
-function aclCategories(c: CommandSpec): string[] {
-  const categories = [c.flags.includes('write') ? '@write' : c.flags.includes('readonly') ? '@read' : '@connection'];
-  if (c.group !== 'connection' && c.group !== 'transactions') categories.push(`@${c.group === 'generic' ? 'keyspace' : c.group}`);
-  categories.push(c.flags.includes('fast') ? '@fast' : '@slow');
-  return categories;
-}
 
 /** One COMMAND entry: name, arity, flags, first/last key, step, ACL categories, tips, key specs, subcommands. */
 function writeCommandEntry(s: CommandContext, c: CommandSpec): void {
@@ -179,7 +174,7 @@ function writeCommandEntry(s: CommandContext, c: CommandSpec): void {
   w.integer(c.firstKey);
   w.integer(c.lastKey);
   w.integer(c.step);
-  const categories = aclCategories(c);
+  const categories = categoriesOf(c);
   w.set(categories.length);
   for (const category of categories) w.simple(category);
   w.array(0);

@@ -40,19 +40,6 @@ const DISK_SLICE_SLOTS = 100_000;
 /** Disk tier, after a swap: reads in flight of the command's own reader. */
 const OWN_READS = 8;
 
-/**
- * What a command that produces its reply over many turns needs of its session, beside
- * CommandContext (the RESP session implements both).
- */
-export interface Pacing {
-  /**
-   * Runs step() now and, until it returns true, again whenever the connection has
-   * output room after an event (a drain, or a reply the step deferred with link.defer
-   * being filled). The connection reads no other request meanwhile. If the connection
-   * closes first, abandon() runs instead, once.
-   */
-  paced(step: () => boolean, abandon: () => void): void;
-}
 
 /** One KEYS command under way. */
 class KeysReply {
@@ -224,5 +211,5 @@ export const keys: CommandHandler = (s, a) => {
   } catch (error) {
     return s.error(`ERR KEYS cannot read the data file: ${(error as Error).message}`);
   }
-  (s as CommandContext & Pacing).paced(() => reply.step(), () => reply.release()); // every context is a RESP session
+  s.paced(() => reply.step(), () => reply.release());
 };

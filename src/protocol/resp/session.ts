@@ -20,7 +20,6 @@ import { wantsOf } from './disk-wants.ts';
 import { COMMANDS } from './command-table.ts';
 import type { CommandContext } from './context.ts';
 import { type ArgList, MAX_REQUEST_BYTES, type RequestHandler, RespRequestDecoder } from './decoder.ts';
-import type { Pacing } from './keys.ts';
 import { RespWriter } from './writer.ts';
 
 /** Most commands one MULTI may queue. */
@@ -48,7 +47,7 @@ function unknownCommand(a: ArgList): string {
   return `ERR unknown command '${a.text(0).slice(0, 128)}', with args beginning with: ${args}`;
 }
 
-class RespSession implements Session, RequestHandler, CommandContext, Pacing {
+class RespSession implements Session, RequestHandler, CommandContext {
   readonly link: Link;
   readonly service: Service;
   readonly w: RespWriter;
@@ -190,7 +189,7 @@ class RespSession implements Session, RequestHandler, CommandContext, Pacing {
     });
   }
 
-  /** See Pacing (keys.ts). */
+  /** See CommandContext.paced. */
   paced(step: () => boolean, abandon: () => void): void {
     this.abandons.add(abandon);
     this.runOrKeep(() => {
