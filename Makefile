@@ -13,7 +13,7 @@ COUNT_10M := 10000000
 DATA := testdata_$(SIZE).data
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install build addon data demo test typecheck bench bench-storage bench-cluster microbench soak clean help
+.PHONY: install build addon data demo test typecheck bench bench-storage bench-tls bench-cluster microbench soak clean help
 MINUTES ?= 2
 SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 
@@ -25,6 +25,7 @@ help:
 	@echo "  make data             write testdata_<SIZE>.data"
 	@echo "  make bench            end-to-end benchmark vs Redis into bench/latest/ (BENCH_ARGS=--publish: BENCHMARKS.md)"
 	@echo "  make bench-storage    the storage tiers (memory, mmap, disk): ready time, RssAnon, warm and cold GETs/s (also run by make bench)"
+"	@echo "  make bench-tls        what TLS costs: rokv and Redis, clear and TLS, pipeline 1 and 16 (redis-benchmark; also run by make bench)"
 	@echo "  make bench-cluster    1-3 shards via twemproxy and a cluster client into bench/latest/ (BENCH_ARGS=--publish: bench/)"
 	@echo "  make microbench       hot-path micro-benchmarks (same as npm run bench)"
 	@echo "  make soak             server + client at load for MINUTES; RSS and event-loop lag every second"
@@ -90,11 +91,15 @@ bench: build
 	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
 	node tools/bench/main.ts $(BENCH_ARGS)
 	node tools/bench/storage.ts
+	node tools/bench/tls.ts
 
 # The storage tiers: ready time, RssAnon, warm GETs/s vs Redis, cold GETs/s, p99 and a bystander's PING.
 bench-storage: build
 	@[ -f testdata_1M.data ] || $(MAKE) --no-print-directory data SIZE=1M
 	node tools/bench/storage.ts
+
+bench-tls: build
+	node tools/bench/tls.ts $(BENCH_ARGS)
 
 # 1, 2 and 3 shard servers with the same data and client load.
 bench-cluster: build
