@@ -25,7 +25,7 @@ help:
 	@echo "  make data             write testdata_<SIZE>.data"
 	@echo "  make bench            end-to-end benchmark vs Redis into bench/latest/ (BENCH_ARGS=--publish: BENCHMARKS.md)"
 	@echo "  make bench-storage    the storage tiers (memory, mmap, disk): ready time, RssAnon, warm and cold GETs/s (also run by make bench)"
-"	@echo "  make bench-tls        what TLS costs: rokv and Redis, clear and TLS, pipeline 1 and 16 (redis-benchmark; also run by make bench)"
+	@echo "  make bench-tls        what TLS costs: rokv and Redis, clear and TLS, pipeline 1 and 16 (redis-benchmark; also run by make bench)"
 	@echo "  make bench-cluster    1-3 shards via twemproxy and a cluster client into bench/latest/ (BENCH_ARGS=--publish: bench/)"
 	@echo "  make microbench       hot-path micro-benchmarks (same as npm run bench)"
 	@echo "  make soak             server + client at load for MINUTES; RSS and event-loop lag every second"
