@@ -197,10 +197,14 @@ export class DiskRecords implements Records {
         const first = Math.min(FIRST_READ, this.recordsEnd - offset);
         if (native.residentBytes(mapping, offset, first) !== first) return null;
         const keyLength = recordKeyLength(bytes, offset);
-        const keyAt = offset + RECORD_HEADER_SIZE;
-        if (keyLength === end - start && bytes.compare(key, start, end, keyAt, keyAt + keyLength) === 0) {
-          const need = RECORD_HEADER_SIZE + keyLength + recordValueLength(bytes, offset);
-          return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
+        if (keyLength === end - start) {
+          // A key longer than the first pages is compared only once its pages are known cached too.
+          const keyEnd = RECORD_HEADER_SIZE + keyLength;
+          if (keyEnd > first && native.residentBytes(mapping, offset, keyEnd) !== keyEnd) return null;
+          if (bytes.compare(key, start, end, offset + RECORD_HEADER_SIZE, offset + keyEnd) === 0) {
+            const need = keyEnd + recordValueLength(bytes, offset);
+            return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
+          }
         }
       }
       if (++pos === this.slotCount) pos = 0;
