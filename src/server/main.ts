@@ -14,7 +14,7 @@ import type { ShardRole } from '../cluster/map.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { DataFile } from '../format/data-file.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
-import { type DataVersion, Service, type ServiceOptions, newVersion } from '../service/service.ts';
+import { type DataVersion, Service, type ServiceOptions, collectGarbage, newVersion } from '../service/service.ts';
 import { ERRORS, HITS, MISSES, OPEN, REQUESTS, Stats } from '../service/stats.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTIAL_BYTES, DEFAULT_MAX_UNSENT_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server.ts';
 import { type ServeSettings, endpoints, listeningOn, transportFor, withPorts } from './settings.ts';
@@ -203,8 +203,10 @@ program.action((file: string, opts) => runMain('server', async () => {
     protectedMode: opts.protectedMode === 'yes',
   };
   const initial: DataVersion = newVersion(first.header, null);
-  // Made while each version's descriptor is open: the loops may close it once they serve it.
-  let residency = residencyProbe(first);
+  // /metrics' residency probe (a mapping of the file), made only for a metrics port and
+  // while each version's descriptor is open: the loops may close it once they serve it.
+  const probeOf = (version: VersionFile) => (opts.metricsPort === undefined ? () => -1 : residencyProbe(version));
+  let residency = probeOf(first);
   const serviceOptions: ServiceOptions = { file, maxConnections: opts.maxConnections, role, dataVersion: initial, maxReads: opts.diskReads };
   let giveUp = () => {};
   const gaveUp = new Promise<string>((resolve) => (giveUp = () => resolve(GIVING_UP)));
@@ -215,8 +217,10 @@ program.action((file: string, opts) => runMain('server', async () => {
   // must be handled, not kill the process.
   const sink: VersionSink = {
     swap: (version, dataVersion, newRole) => {
-      residency = residencyProbe(version);
+      residency = probeOf(version);
       serving.versions.swap(version, dataVersion, newRole);
+      // The old probe's mapping holds the replaced file's blocks until it is collected: now.
+      if (opts.metricsPort !== undefined) setImmediate(collectGarbage);
     },
     note: (dataVersion) => serving.versions.note(dataVersion),
   };

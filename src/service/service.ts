@@ -15,7 +15,7 @@ import type { DataFile } from '../format/data-file.ts';
 import { type DiskRecords, ReadLimiter } from '../storage/disk.ts';
 import { nativeStorage } from '../storage/native.ts';
 import type { Records } from '../storage/records.ts';
-import { type StorageTier, type VersionFile, recordsOf } from '../storage/tiers.ts';
+import { RESIDENCY_EVERY_MS, type StorageTier, type VersionFile, atMostEvery, recordsOf } from '../storage/tiers.ts';
 import { LoopLag } from './loop-lag.ts';
 import { ACCEPTED, DISK_READS, DISK_READS_IN_FLIGHT, DISK_READ_SECONDS, ERRORS, HITS, LIVE, LOOP_LAG_MAX_MS, LOOP_LAG_MEAN_MS, MISSES, OPEN, PARTIAL_BYTES, REJECTED, REQUESTS, Stats, UNSENT_BYTES } from './stats.ts';
 import { ROKV_VERSION } from './version.ts';
@@ -123,7 +123,7 @@ function roleFacts(role: ShardRole | null): Record<string, unknown> {
 let fullCollection: (() => void) | null = null;
 
 /** V8's full collection, exposed at run time (no --expose-gc flag needed; works in worker threads). */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   if (fullCollection === null) {
     v8.setFlagsFromString('--expose-gc');
     fullCollection = vm.runInNewContext('gc') as () => void;
@@ -252,8 +252,10 @@ export class Service {
     return record;
   }
 
-  /** Bytes of the data file in memory now (see ServiceFacts.residentBytes). */
-  private residentBytes(): number {
+  /** Bytes of the data file in memory now (see ServiceFacts.residentBytes), asked of the kernel at most once a second. */
+  private readonly residentBytes = atMostEvery(RESIDENCY_EVERY_MS, () => this.residentBytesNow());
+
+  private residentBytesNow(): number {
     if (this.version.tier === 'memory') return this.version.size;
     const native = nativeStorage();
     if (native === null) return -1;

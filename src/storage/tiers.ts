@@ -141,14 +141,32 @@ export function memoryVersionOf(data: DataFile): VersionFile {
  * A probe of how many bytes of `version`'s file are in memory now, for /metrics: the
  * whole file (memory), or its pages in the page cache (mmap, disk: mincore over a
  * mapping of the probe's own, made now while the descriptor is open and unmapped when
- * the probe is collected); -1 without the native addon. Reads nothing of the file.
+ * the probe is collected; asked at most once a second); -1 without the native addon.
+ * Reads nothing of the file.
  */
 export function residencyProbe(version: VersionFile): () => number {
   const native = nativeStorage();
   if (version.tier === 'memory') return () => version.size;
   if (native === null) return () => -1;
   const mapping = native.map(version.fd, version.size);
-  return () => native.residentBytes(mapping);
+  return atMostEvery(RESIDENCY_EVERY_MS, () => native.residentBytes(mapping));
+}
+
+/** How often the kernel is asked what of a file is cached (mincore walks every page: ~ms per GB). */
+export const RESIDENCY_EVERY_MS = 1000;
+
+/** `read`, called at most once per `ms`: between, its last answer. */
+export function atMostEvery(ms: number, read: () => number): () => number {
+  let at = -Infinity;
+  let value = 0;
+  return () => {
+    const now = performance.now();
+    if (now - at >= ms) {
+      value = read();
+      at = now;
+    }
+    return value;
+  };
 }
 
 /** Closes what the version holds open (its descriptor); its loops must be done with it. */

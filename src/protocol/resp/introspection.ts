@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import { AUTH_FAILURES, DENIED_KEYS } from '../../service/stats.ts';
+import type { ServiceFacts } from '../../service/service.ts';
 import type { CommandSpec } from './command-spec.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import { type ArgList, MAX_BULK_LENGTH } from './decoder.ts';
@@ -47,10 +48,9 @@ export function bytesToHuman(n: number): string {
 }
 
 /** INFO's sections in order: name (as INFO takes it), title (its `# ` header, Redis's spelling); default ones are what a bare INFO prints. */
-const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: CommandContext) => string[] }[] = [
+const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: CommandContext, f: ServiceFacts) => string[] }[] = [
   {
-    name: 'server', title: 'Server', isDefault: true, lines: (s) => {
-      const f = s.service.facts();
+    name: 'server', title: 'Server', isDefault: true, lines: (s, f) => {
       return [
         `redis_version:${REDIS_COMPATIBLE_VERSION}`, `rokv_version:${f.version}`, `redis_mode:${s.service.router === null ? 'standalone' : 'cluster'}`,
         `os:${os.type()} ${os.release()} ${os.arch()}`, `arch_bits:${process.arch.includes('64') ? 64 : 32}`,
@@ -61,8 +61,7 @@ const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: Co
     },
   },
   {
-    name: 'clients', title: 'Clients', isDefault: true, lines: (s) => {
-      const f = s.service.facts();
+    name: 'clients', title: 'Clients', isDefault: true, lines: (_s, f) => {
       return [
         `connected_clients:${f.connections}`, `maxclients:${f.maxConnections}`, 'blocked_clients:0', 'tracking_clients:0',
         `unsent_reply_bytes:${f.unsentBytes}`, `partial_request_bytes:${f.partialBytes}`,
@@ -70,8 +69,7 @@ const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: Co
     },
   },
   {
-    name: 'memory', title: 'Memory', isDefault: true, lines: (s) => {
-      const f = s.service.facts();
+    name: 'memory', title: 'Memory', isDefault: true, lines: (s, f) => {
       const used = usedMemory(s);
       peakMemory = Math.max(peakMemory, used);
       const total = os.totalmem();
@@ -93,8 +91,7 @@ const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: Co
     ],
   },
   {
-    name: 'stats', title: 'Stats', isDefault: true, lines: (s) => {
-      const f = s.service.facts();
+    name: 'stats', title: 'Stats', isDefault: true, lines: (s, f) => {
       return [
         `total_connections_received:${f.accepted}`, `total_commands_processed:${f.requests}`,
         `rejected_connections:${f.rejected}`, `keyspace_hits:${f.hits}`, `keyspace_misses:${f.misses}`,
@@ -119,8 +116,7 @@ const SECTIONS: { name: string; title: string; isDefault: boolean; lines: (s: Co
     },
   },
   {
-    name: 'rokv', title: 'Rokv', isDefault: true, lines: (s) => {
-      const f = s.service.facts();
+    name: 'rokv', title: 'Rokv', isDefault: true, lines: (_s, f) => {
       const extra = Object.entries(f.extra).map(([key, value]) => `${key}:${value}`);
       return [
         `data_file:${f.file}`, `data_bytes:${f.dataBytes}`, `keys:${f.keys}`,
@@ -142,9 +138,10 @@ function infoText(s: CommandContext, a: ArgList): string {
   const everything = asked.has('all') || asked.has('everything');
   const defaults = asked.size === 0 || asked.has('default');
   const blocks: string[] = [];
+  const f = s.service.facts(); // once: it reads /proc and asks the kernel what of the file is cached
   for (const section of SECTIONS) {
     if (!everything && !asked.has(section.name) && !(defaults && section.isDefault)) continue;
-    blocks.push([`# ${section.title}`, ...section.lines(s)].join('\r\n'));
+    blocks.push([`# ${section.title}`, ...section.lines(s, f)].join('\r\n'));
   }
   return blocks.length > 0 ? `${blocks.join('\r\n\r\n')}\r\n` : '';
 }
