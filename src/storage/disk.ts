@@ -20,8 +20,10 @@
 // - A record is one read of its first FIRST_READ bytes (header, key, value) and a
 //   second only when the record is longer than that.
 // - Reads in flight in this thread are at most `maxReads`; more wait in FIFO order.
-// - retire(onIdle): no new fetches will come; onIdle runs once the reads in flight
-//   are done (the file may then be closed). The descriptor belongs to the caller.
+// - retire(onIdle): no new fetches will come but from holders (hold/release: a command
+//   that paused, answering from the version it began on); onIdle runs once the reads
+//   in flight are done and every holder released (the file may then be closed). The
+//   descriptor belongs to the caller.
 
 import fs from 'node:fs';
 import { DataFile } from '../format/data-file.ts';
@@ -104,6 +106,8 @@ export class DiskRecords implements Records {
   readonly none: FetchedRecords;
   /** Reads of this version not yet done (for retire). */
   private reading = 0;
+  /** Commands that paused and will fetch from this version again (hold/release): retire waits for them too. */
+  private holders = 0;
   private onIdle: (() => void) | null = null;
 
   constructor(fd: number, header: HeaderSummary, index: Buffer, source: string, limiter: ReadLimiter) {
@@ -266,10 +270,20 @@ export class DiskRecords implements Records {
     return true;
   }
 
-  /** No more fetches; `onIdle` runs when the reads in flight are done. */
+  /** No more fetches but its holders'; `onIdle` runs when the reads in flight are done and every holder released. */
   retire(onIdle: () => void): void {
     this.onIdle = onIdle;
-    if (this.reading === 0) this.idle();
+    if (this.reading === 0 && this.holders === 0) this.idle();
+  }
+
+  /** A command that paused will fetch from this version again, after a swap too: its file stays open until release(). */
+  hold(): void {
+    this.holders++;
+  }
+
+  release(): void {
+    this.holders--;
+    if (this.onIdle !== null && this.reading === 0 && this.holders === 0) this.idle();
   }
 
   get readsInFlight(): number {
@@ -364,7 +378,7 @@ export class DiskRecords implements Records {
       else fetch.done(new FetchedRecords(this, fetch.jobs));
     } finally {
       for (const job of fetch.jobs) if (job.pooled) this.limiter.give(job.buf);
-      if (this.onIdle !== null && this.reading === 0) this.idle();
+      if (this.onIdle !== null && this.reading === 0 && this.holders === 0) this.idle();
     }
   }
 

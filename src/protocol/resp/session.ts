@@ -70,6 +70,9 @@ class RespSession implements Session, RequestHandler, CommandContext {
   private readonly decoder: RespRequestDecoder;
   /** Disk tier: the records the command running now reads (fetched for it, or the page-cache view readableNow gave). */
   private view: Records | null = null;
+  /** While a command that paused runs: the version it started on (see pin). */
+  private pinned: Records | null = null;
+  private pinnedDisk: DiskRecords | null = null;
   /**
    * The rest of commands that paused for output room (forEachArg, EXEC), innermost
    * last: each step returns true once its command is done. While any waits, no new
@@ -137,13 +140,37 @@ class RespSession implements Session, RequestHandler, CommandContext {
 
   /** Where this connection's commands find records: the version being served, or (disk) what was fetched for this command. */
   get records(): Records {
-    return this.view ?? this.service.records;
+    return this.view ?? this.pinned ?? this.service.records;
+  }
+
+  /** The disk tier's version this connection reads from now: the pinned one while a command that paused runs. */
+  private get disk(): DiskRecords | null {
+    return this.pinned === null ? this.service.disk : this.pinnedDisk;
+  }
+
+  /**
+   * A command paused (output room, a disk read): it and the commands it runs (MGET's
+   * keys, EXEC's queue) answer from the version it started on, whatever a swap brings
+   * meanwhile; the disk tier keeps that version's file open until then.
+   */
+  private pin(): void {
+    this.pinned = this.service.records;
+    this.pinnedDisk = this.service.disk;
+    this.pinnedDisk?.hold();
+  }
+
+  private unpin(): void {
+    if (this.pinned === null) return;
+    this.pinnedDisk?.release();
+    this.pinned = null;
+    this.pinnedDisk = null;
   }
 
   dispose(): void {
     this.decoder.stop();
     for (const abandon of this.abandons) abandon();
     this.abandons.clear();
+    this.unpin();
   }
 
   get paused(): boolean {
@@ -164,13 +191,16 @@ class RespSession implements Session, RequestHandler, CommandContext {
       if (!this.later[top]()) return;
       this.later.splice(top, 1);
     }
+    this.unpin();
     this.decoder.resume();
   }
 
-  /** Runs `step`; if it paused, keeps it (below any step it started that paused too) for resume(). */
+  /** Runs `step`; if it paused, keeps it (below any step it started that paused too) for resume(), on the version it began with. */
   private runOrKeep(step: () => boolean): void {
     const depth = this.later.length;
-    if (!step()) this.later.splice(depth, 0, step);
+    if (step()) return;
+    if (this.pinned === null) this.pin();
+    this.later.splice(depth, 0, step);
   }
 
   forEachArg(a: ArgList, first: number, emit: (args: ArgList, i: number) => void): void {
@@ -240,7 +270,7 @@ class RespSession implements Session, RequestHandler, CommandContext {
 
   /** GET: the value as a bulk string, or null. */
   get(bytes: Buffer, start: number, end: number): void {
-    const disk = this.service.disk;
+    const disk = this.disk;
     if (disk !== null && this.view === null) return this.getFromDisk(disk, bytes, start, end);
     const records = this.records;
     const record = this.service.lookup(records, bytes, start, end);
@@ -333,7 +363,7 @@ class RespSession implements Session, RequestHandler, CommandContext {
     }
     if (spec.run === undefined) return this.refuse('READONLY You can\'t write against a read only replica.');
     if (this.queue !== null && !spec.flags.includes('no-multi') && !NOT_QUEUED.has(spec.name)) return this.enqueue(a);
-    const disk = this.service.disk;
+    const disk = this.disk;
     if (spec.reads !== undefined && disk !== null && this.view === null) return this.runFetched(disk, spec, a);
     spec.run(this, a);
   }
