@@ -169,9 +169,8 @@ describe.each(TIERS)('KEYS, %s tier', (name, tier, env) => {
     const client = await keysNotRead();
     await sleep(1500);
     expect((await serverInfo(big.port)).unsent_bytes).toBeLessThan(4 * 2 ** 20);
-    const started = performance.now();
+    // Answered while the KEYS client has read nothing (so its reply cannot be done): the loop is not held.
     expect((await respExchange(big.respPort, command('PING'), 1)).replies).toEqual(['PONG']);
-    expect(performance.now() - started).toBeLessThan(1500);
     const keys = await readAll(client);
     expect(keys).toHaveLength(BIG);
     expect(new Set(keys).size).toBe(BIG);

@@ -148,8 +148,8 @@ const RECORDS = 5000; // several CHECK_EVERY ticks
 /** A drawn progress line of `tool`: "\r<tool>: …<rate>…\x1b[K". */
 const drawnLine = (tool: string, rate: RegExp) => new RegExp(`\\r${tool}: [^\\r]*${rate.source}[^\\r]*\\x1b\\[K`);
 const BYTE_RATE = /\d+(\.\d)? [kMG]?B\/s/;
-/** Runs the rest of the argv (a server) for two seconds, then stops it with SIGTERM; exits 0. */
-const FOR_TWO_SECONDS = ['sh', '-c', '"$@" & pid=$!; sleep 2; kill $pid; wait $pid; exit 0', 'sh'];
+/** Runs the rest of the argv (a server, stdout into a file), waits for its listening line, stops it with SIGTERM, then shows its stdout; exits 0. */
+const UNTIL_LISTENING = ['sh', '-c', 'out=$(mktemp); "$@" > "$out" & pid=$!; until grep -q listening "$out"; do sleep 0.1; done; kill $pid; wait $pid; cat "$out"; rm -f "$out"; exit 0', 'sh'];
 
 describe('the tools, on a terminal and not', () => {
   const dir = tempDir();
@@ -198,7 +198,8 @@ describe('the tools, on a terminal and not', () => {
       expect(fs.readFileSync(path.join(dir, 's3', file)).equals(bytes), file).toBe(true);
     }
     // the report on stdout is the same, apart from the output folder's name
-    const report = (text: string, out: string) => JSON.parse(text.slice(text.indexOf('{')).replaceAll(out, 'OUT')) as unknown;
+    // (the whole folder path: a temporary folder's random name may hold "s1" itself)
+    const report = (text: string, out: string) => JSON.parse(text.slice(text.indexOf('{')).replaceAll(path.join(dir, out), 'OUT')) as unknown;
     expect(report(shown, 's1')).toEqual(report(piped.stdout, 's2'));
   });
 
@@ -241,14 +242,18 @@ describe('the tools, on a terminal and not', () => {
     }
   });
 
-  it('server: a load shows reading and checking with rate (memory tier) or checking (disk), cleared before the listening line', () => {
+  it('server: a load shows reading and checking with rate (memory tier) or checking (disk), cleared before the listening line; nothing with --quiet or into a pipe', () => {
     for (const [tier, stages] of [['memory', ['reading', 'checking']], ['disk', ['checking']]] as const) {
-      const shown = onTerminal([...FOR_TWO_SECONDS, bin('server'), data, '--port', '0', '--storage', tier, '--quiet']);
+      const shown = onTerminal([...UNTIL_LISTENING, bin('server'), data, '--port', '0', '--storage', tier]);
       for (const stage of stages) expect(shown, tier).toMatch(drawnLine('server', new RegExp(`${stage} .*in\\.data [\\d.]+ [kM]?B / [\\d.]+ [kM]?B \\(100%\\), ${BYTE_RATE.source}`)));
-      expect(shown, tier).toMatch(/\r\x1b\[Krokv listening on /);
+      expect(shown, tier).toMatch(/\x1b\[K\r\x1b\[K[^\r]*rokv: SIGTERM/); // cleared once loaded: what comes next starts on a clean line
+      expect(shown, tier).toMatch(/rokv listening on /);
     }
-    // Into a pipe: the listening line alone.
-    const piped = onPipes([...FOR_TWO_SECONDS, bin('server'), data, '--port', '0', '--quiet']);
+    // With --quiet, and into a pipe: the listening line alone.
+    const quiet = onTerminal([...UNTIL_LISTENING, bin('server'), data, '--port', '0', '--quiet']);
+    expect(quiet).toMatch(/rokv listening on /);
+    expect(quiet).not.toMatch(/server: /);
+    const piped = onPipes([...UNTIL_LISTENING, bin('server'), data, '--port', '0']);
     expect(piped.stdout).toMatch(/^rokv listening on /);
     expect(piped.stderr).not.toMatch(/\r/);
   });

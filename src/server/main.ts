@@ -169,7 +169,7 @@ program.action((file: string, opts) => runMain('server', async () => {
   let first: VersionFile | null = null;
   let role: ShardRole | null = null;
   // A load over a second shows how far it came, on a terminal (src/progress.ts).
-  const loading = new Progress('server', { firstAfterMs: 1000 });
+  const loading = new Progress('server', { firstAfterMs: 1000, quiet: opts.quiet });
   let stage = '';
   const onProgress: LoadProgress = (what, done, total) => {
     if (what !== stage) loading.start(`${(stage = what)} ${file}`, 'bytes', total);
