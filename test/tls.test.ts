@@ -273,6 +273,32 @@ describe('handshakes', () => {
     expect(answer).not.toContain('PONG');
   });
 
+  it('counts unfinished handshakes toward --max-connections, on the clear ports too', async () => {
+    // A server of its own whose handshakes wait 30 s: the idle ones surely hold their places meanwhile.
+    const patient = await startServer(dataFile, ['--resp-port', '0', '--tls-port', '0', '--tls-resp-port', '0', ...tlsFlags(certs), '--tls-handshake-timeout', '30', '--max-connections', '2']);
+    const clearResp = Number(/RESP on 127\.0\.0\.1:(\d+)/.exec(patient.stdout)?.[1]);
+    try {
+      const idle = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(tlsRespPort(patient), '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => {});
+      })));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // both accepted by the server
+      const clear = net.connect(clearResp, '127.0.0.1');
+      clear.on('error', () => {});
+      let reply = '';
+      clear.on('data', (d: Buffer) => {
+        reply += d.toString('latin1');
+        if (reply.includes('+PONG')) clear.destroy(); // served: the limit did not count the handshakes
+      });
+      clear.write('PING\r\n');
+      await new Promise((done) => clear.once('close', done));
+      expect(reply).toMatch(/^-ERR max number of clients reached/); // refused, not a PONG
+      for (const socket of idle) socket.destroy();
+    } finally {
+      expect(await patient.stop()).toBe(0);
+    }
+  });
+
   it('counts unfinished handshakes toward --max-connections', async () => {
     const idle = [await rawConnection(), await rawConnection()];
     expect(await handshake(port, clientTls())).toHaveProperty('error');

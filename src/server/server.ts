@@ -110,7 +110,7 @@ export class RokvServer {
     });
     listener.on('connection', (raw: net.Socket) => {
       const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-      if (this.closing || (limit > 0 && this.connections.size + this.tlsOpen - this.tlsServed >= limit)) {
+      if (this.closing || (limit > 0 && this.held >= limit)) {
         this.service.counts[REJECTED]++;
         raw.destroy(); // no TLS yet to say why in
         return;
@@ -190,7 +190,7 @@ export class RokvServer {
       return false;
     }
     const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (this.closing || (limit > 0 && this.connections.size >= limit)) {
+    if (this.closing || (limit > 0 && this.held >= limit)) {
       counts[REJECTED]++;
       closeGently(socket, codec.refusal(this.closing ? 'shutdown' : 'limit', limit));
       return false;
@@ -201,6 +201,11 @@ export class RokvServer {
     this.nextId += this.options.loops ?? 1;
     this.connections.add(new Connection(socket, this.shared, codec, this.service, id, (c) => this.forget(c)));
     return true;
+  }
+
+  /** What the connection limit counts: connections, and TLS handshakes not finished yet (of any TLS port). */
+  private get held(): number {
+    return this.connections.size + this.tlsOpen - this.tlsServed;
   }
 
   private forget(connection: Connection): void {
