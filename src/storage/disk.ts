@@ -102,6 +102,8 @@ export class DiskRecords implements Records {
   private readonly limiter: ReadLimiter;
   /** The file mapped (never written, only read where mincore says the pages are cached), or null without the addon. */
   private readonly cache: { native: NativeMmap; mapping: ArrayBuffer; bytes: Buffer; records: DataFile } | null;
+  /** readableNow's candidate offsets, reused (no allocation per GET). */
+  private readonly candidates: number[] = [];
   /** A view holding no record: what a command runs against when its keys need no read (every one a sure miss). */
   readonly none: FetchedRecords;
   /** Reads of this version not yet done (for retire). */
@@ -185,33 +187,26 @@ export class DiskRecords implements Records {
    * answer costs one page fault.
    */
   readableNow(key: Uint8Array, start: number, end: number): Records | null {
-    const hash = murmur3(key, start, end, this.header.hashSeed);
-    const tag = hash & TAG_MASK;
-    const slots = this.slots;
+    const candidates = this.candidates;
+    candidates.length = 0;
+    this.probe(key, start, end, candidates);
+    if (candidates.length === 0) return this.none;
     const cache = this.cache;
-    let pos = homeSlot(hash, this.slotCount);
-    for (let distance = 0; distance <= this.header.maxDisplacement; distance++) {
-      const low = slots[pos * WORDS_PER_SLOT];
-      const high = slots[pos * WORDS_PER_SLOT + 1];
-      if ((low | high) === 0) break;
-      if (high >>> 8 === tag) {
-        if (cache === null) return null;
-        const offset = decodeSlotOffset(low, high);
-        const { native, mapping, bytes } = cache;
-        const first = Math.min(FIRST_READ, this.recordsEnd - offset);
-        if (native.residentBytes(mapping, offset, first) !== first) return null;
-        const keyLength = recordKeyLength(bytes, offset);
-        if (keyLength === end - start) {
-          // A key longer than the first pages is compared only once its pages are known cached too.
-          const keyEnd = RECORD_HEADER_SIZE + keyLength;
-          if (keyEnd > first && native.residentBytes(mapping, offset, keyEnd) !== keyEnd) return null;
-          if (bytes.compare(key, start, end, offset + RECORD_HEADER_SIZE, offset + keyEnd) === 0) {
-            const need = keyEnd + recordValueLength(bytes, offset);
-            return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
-          }
-        }
+    if (cache === null) return null;
+    const { native, mapping, bytes } = cache;
+    for (let i = 0; i < candidates.length; i++) {
+      const offset = candidates[i];
+      const first = Math.min(FIRST_READ, this.recordsEnd - offset);
+      if (native.residentBytes(mapping, offset, first) !== first) return null;
+      const keyLength = recordKeyLength(bytes, offset);
+      if (keyLength !== end - start) continue;
+      // A key longer than the first pages is compared only once its pages are known cached too.
+      const keyEnd = RECORD_HEADER_SIZE + keyLength;
+      if (keyEnd > first && native.residentBytes(mapping, offset, keyEnd) !== keyEnd) return null;
+      if (bytes.compare(key, start, end, offset + RECORD_HEADER_SIZE, offset + keyEnd) === 0) {
+        const need = keyEnd + recordValueLength(bytes, offset);
+        return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
       }
-      if (++pos === this.slotCount) pos = 0;
     }
     return this.none;
   }
