@@ -35,12 +35,7 @@ const MB = 1e6;
 const GIVING_UP = 'event loops keep dying';
 const MIB = 2 ** 20;
 
-function parseStorage(text: string): StorageTier {
-  if (!(STORAGE_TIERS as readonly string[]).includes(text)) throw new InvalidArgumentError(`"${text}" is not one of ${STORAGE_TIERS.join(', ')}`);
-  return text as StorageTier;
-}
-
-/** A flag that takes one of `choices` (Redis's yes|no words). */
+/** A flag that takes one of `choices` (--storage's tiers, Redis's yes|no words). */
 function oneOf<T extends string>(...choices: T[]): (text: string) => T {
   return (text) => {
     if (!(choices as string[]).includes(text)) throw new InvalidArgumentError(`"${text}" is not one of ${choices.join(', ')}`);
@@ -129,7 +124,7 @@ const program = newCommand('server')
   .option('--idle-timeout <seconds>', 'close connections idle or not draining this long (0 = never)', parseNumberIn(0, 86_400 * 365), 0)
   .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, connections still open this long (answers not taken, or the client never closes) are cut', parseNumberIn(0, 86_400), DEFAULT_SHUTDOWN_GRACE_MS / 1000)
   .option('-w, --workers <n>', 'event loops (worker threads) sharing the port and one copy of the data', parseIntIn(1, 256), 1)
-  .option('--storage <tier>', `where records live: ${STORAGE_TIERS.join(', ')} — memory reads the whole file into the process; mmap maps it (needs the native addon: make addon); disk keeps only the index in memory and reads records from the file (see README, Storage tiers)`, parseStorage, 'memory' as StorageTier)
+  .option('--storage <tier>', `where records live: ${STORAGE_TIERS.join(', ')} — memory reads the whole file into the process; mmap maps it (needs the native addon: make addon); disk keeps only the index in memory and reads records from the file (see README, Storage tiers)`, oneOf(...STORAGE_TIERS), 'memory' as StorageTier)
   .option('--disk-reads <n>', `with --storage disk: record reads in flight per event loop (libuv's thread pool gets that many threads per loop, up to 1024, unless UV_THREADPOOL_SIZE is set)`, parseIntIn(1, 1024), DEFAULT_MAX_READS)
   .option('--cluster <map.json>', 'this file is a shard of that cluster map (bin/shard): check it, report shard and map id in INFO; with a slots map, serve Redis Cluster (CLUSTER, MOVED, CROSSSLOT) on --resp-port')
   .option('--cluster-node <host:port>', 'with a slots map: which of its servers this is (default: the one of this shard at --host and --resp-port)', asFlag(parseAddress))
