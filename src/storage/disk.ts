@@ -193,20 +193,10 @@ export class DiskRecords implements Records {
     if (candidates.length === 0) return this.none;
     const cache = this.cache;
     if (cache === null) return null;
-    const { native, mapping, bytes } = cache;
     for (let i = 0; i < candidates.length; i++) {
-      const offset = candidates[i];
-      const first = Math.min(FIRST_READ, this.recordsEnd - offset);
-      if (native.residentBytes(mapping, offset, first) !== first) return null;
-      const keyLength = recordKeyLength(bytes, offset);
-      if (keyLength !== end - start) continue;
-      // A key longer than the first pages is compared only once its pages are known cached too.
-      const keyEnd = RECORD_HEADER_SIZE + keyLength;
-      if (keyEnd > first && native.residentBytes(mapping, offset, keyEnd) !== keyEnd) return null;
-      if (bytes.compare(key, start, end, offset + RECORD_HEADER_SIZE, offset + keyEnd) === 0) {
-        const need = keyEnd + recordValueLength(bytes, offset);
-        return need <= first || native.residentBytes(mapping, offset, need) === need ? cache.records : null;
-      }
+      const length = this.cachedRecord(candidates[i], key, start, end, true);
+      if (length < 0) return null;
+      if (length > 0) return cache.records;
     }
     return this.none;
   }
@@ -244,25 +234,40 @@ export class DiskRecords implements Records {
   private fromCache(job: Job): boolean {
     const cache = this.cache;
     if (cache === null) return job.candidates.length === 0;
-    const { native, mapping, bytes } = cache;
     const key = job.want.key;
     while (job.next < job.candidates.length) {
       const offset = job.candidates[job.next];
-      const first = Math.min(FIRST_READ, this.recordsEnd - offset);
-      if (native.residentBytes(mapping, offset, first) !== first) return false;
-      const keyLength = recordKeyLength(bytes, offset);
-      const need = RECORD_HEADER_SIZE + keyLength + (job.want.value ? recordValueLength(bytes, offset) : 0);
-      if (need > first && native.residentBytes(mapping, offset, need) !== need) return false;
+      const length = this.cachedRecord(offset, key, 0, key?.length ?? 0, job.want.value);
+      if (length < 0) return false;
       job.next++;
-      const keyAt = offset + RECORD_HEADER_SIZE;
-      if (key === null || (keyLength === key.length && bytes.compare(key, 0, key.length, keyAt, keyAt + keyLength) === 0)) {
-        job.buf = bytes.subarray(offset, offset + need);
+      if (length > 0) {
+        job.buf = cache.bytes.subarray(offset, offset + length);
         job.found = true;
-        job.length = need;
+        job.length = length;
         return true;
       }
     }
     return true;
+  }
+
+  /**
+   * The record at `offset`, judged from the page cache (the addon must be there): its
+   * length — header, key and, `withValue`, value — when it holds key[start, end) (any
+   * key when `key` is null) and those bytes are all cached; 0 when it holds another key;
+   * -1 when a page it needs is not cached. No byte is read before mincore said its page
+   * is cached (a key longer than the first pages included).
+   */
+  private cachedRecord(offset: number, key: Uint8Array | null, start: number, end: number, withValue: boolean): number {
+    const { native, mapping, bytes } = this.cache as NonNullable<DiskRecords['cache']>;
+    const first = Math.min(FIRST_READ, this.recordsEnd - offset);
+    if (native.residentBytes(mapping, offset, first) !== first) return -1;
+    const keyLength = recordKeyLength(bytes, offset);
+    if (key !== null && keyLength !== end - start) return 0;
+    const keyEnd = RECORD_HEADER_SIZE + keyLength;
+    if (keyEnd > first && native.residentBytes(mapping, offset, keyEnd) !== keyEnd) return -1;
+    if (key !== null && bytes.compare(key, start, end, offset + RECORD_HEADER_SIZE, offset + keyEnd) !== 0) return 0;
+    const need = keyEnd + (withValue ? recordValueLength(bytes, offset) : 0);
+    return need <= first || native.residentBytes(mapping, offset, need) === need ? need : -1;
   }
 
   /** No more fetches but its holders'; `onIdle` runs when the reads in flight are done and every holder released. */
