@@ -7,6 +7,7 @@ import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import { ClusterClient } from './cluster-client.ts';
+import { hotKeySeed, keyChooser } from './key-choice.ts';
 import type { LoadTestOptions, WorkerResult } from './load-types.ts';
 import { Tally, makeMissKeys, show } from './tally.ts';
 
@@ -14,6 +15,7 @@ export async function runClusterLoad(options: LoadTestOptions, map: ClusterMap, 
   const random = seedrandom.alea(`${options.seed}/cluster`);
   const tally = new Tally(options.intervalMs);
   const missKeys = makeMissKeys(data, random);
+  const chooseKey = keyChooser(options.distribution, offsets.length, hotKeySeed(options.seed), random);
   const timeouts = { connectTimeoutMs: options.connectTimeoutMs, timeoutMs: options.timeoutMs };
   const clients = await Promise.all(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], timeouts)));
   const budget = options.warmup + options.requests;
@@ -26,7 +28,7 @@ export async function runClusterLoad(options: LoadTestOptions, map: ClusterMap, 
   const loop = async (client: ClusterClient) => {
     while (take()) {
       const miss = options.missRatio > 0 && random() < options.missRatio;
-      const record = miss ? -1 : offsets[Math.floor(random() * offsets.length)];
+      const record = miss ? -1 : offsets[chooseKey()];
       const key = miss ? missKeys[Math.floor(random() * missKeys.length)] : data.key(record);
       const sentAt = performance.now();
       let value: Buffer | null;

@@ -3,6 +3,7 @@
 
 import type { NodeAddress } from '../addresses.ts';
 import type { ClusterMap } from '../cluster/map.ts';
+import type { KeyDistribution } from './key-choice.ts';
 import type { ClientStorage, DataShare } from './load-data.ts';
 import type { Credentials } from './wire.ts';
 
@@ -21,6 +22,8 @@ export interface LoadTestOptions {
   durationSeconds: number;
   warmup: number;
   missRatio: number;
+  /** How the keys asked for are spread over the file's keys (--distribution). */
+  distribution: KeyDistribution;
   seed: string;
   intervalMs: number;
   /** Give up connecting after this many ms. */
@@ -55,7 +58,11 @@ export interface WorkerTask {
   warmup: number;
   durationMs: number;
   missRatio: number;
+  distribution: KeyDistribution;
+  /** This thread's random stream (key choice, misses). */
   seed: string;
+  /** Which keys are hot (keyChooser's scatterSeed): the same for every thread of a run. */
+  hotKeySeed: string;
   intervalMs: number;
   /** Give up connecting after this many ms. */
   connectTimeoutMs: number;

@@ -8,6 +8,7 @@ import seedrandom from 'seedrandom';
 import { STATUS_ERROR, STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
 import type { FrameHandler } from '../protocol/rokv/decoder.ts';
 import { Output, type OutputSink, socketSink } from '../protocol/output.ts';
+import { keyChooser } from './key-choice.ts';
 import { attachLoadData } from './load-data.ts';
 import type { WorkerTask } from './load-types.ts';
 import { Tally, makeMissKeys } from './tally.ts';
@@ -25,6 +26,7 @@ const random = seedrandom.alea(task.seed);
 const output = new Output();
 const tally = new Tally(task.intervalMs);
 const missKeys = makeMissKeys(data, random);
+const chooseKey = keyChooser(task.distribution, offsets.length, task.hotKeySeed, random);
 const budget = task.warmup + task.requests;
 let issued = 0;
 let completed = 0;
@@ -90,7 +92,7 @@ class LoadConnection implements FrameHandler {
       keyStart = 0;
       keyLength = key.length;
     } else {
-      asked = offsets[Math.floor(random() * offsets.length)];
+      asked = offsets[chooseKey()];
       key = data.bytes;
       keyStart = data.keyStart(asked);
       keyLength = data.keyLength(asked);

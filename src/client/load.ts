@@ -6,6 +6,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { runClusterLoad } from './cluster-load.ts';
+import { describeKeyDistribution, hotKeySeed } from './key-choice.ts';
 import { type DataShare, openLoadData } from './load-data.ts';
 import { type AnswerCounts, HISTOGRAM_OPTIONS, type Example, type LoadTestOptions, type WorkerResult, type WorkerTask } from './load-types.ts';
 
@@ -24,6 +25,10 @@ export interface LoadReport extends AnswerCounts {
   clients: number;
   pipeline: number;
   threads: number;
+  /** How the keys asked for were spread over the file's keys: "uniform" or "zipf:S". */
+  keyDistribution: string;
+  /** Keys in the data file. */
+  keyCount: number;
   seconds: number;
   throughput: number;
   /** Microseconds. */
@@ -71,7 +76,7 @@ export async function runLoad(options: LoadTestOptions): Promise<LoadReport> {
     ? [await runClusterLoad(options, options.cluster, data, new Float64Array(offsetsShared))]
     : await runWorkers(options, threads, share, offsetsShared);
   const cpu = process.cpuUsage(cpuBefore);
-  return assemble(options, threads, parts, cpu);
+  return assemble(options, threads, data.recordCount, parts, cpu);
 }
 
 async function runWorkers(options: LoadTestOptions, threads: number, share: DataShare, offsetsShared: SharedArrayBuffer): Promise<WorkerResult[]> {
@@ -98,7 +103,9 @@ async function runWorkers(options: LoadTestOptions, threads: number, share: Data
       warmup: Math.floor((options.warmup * connections) / options.clients),
       durationMs: options.durationSeconds * 1000,
       missRatio: options.missRatio,
+      distribution: options.distribution,
       seed: `${options.seed}/${i}`,
+      hotKeySeed: hotKeySeed(options.seed),
       intervalMs: options.intervalMs,
       connectTimeoutMs: options.connectTimeoutMs,
       timeoutMs: options.timeoutMs,
@@ -142,7 +149,7 @@ async function runWorkers(options: LoadTestOptions, threads: number, share: Data
   }
 }
 
-function assemble(options: LoadTestOptions, threads: number, parts: WorkerResult[], cpu: NodeJS.CpuUsage): LoadReport {
+function assemble(options: LoadTestOptions, threads: number, keyCount: number, parts: WorkerResult[], cpu: NodeJS.CpuUsage): LoadReport {
   const total = hdr.build(HISTOGRAM_OPTIONS);
   const timeline: hdr.Histogram[] = [];
   for (const part of parts) {
@@ -163,6 +170,8 @@ function assemble(options: LoadTestOptions, threads: number, parts: WorkerResult
     clients: options.clients,
     pipeline: options.pipeline,
     threads,
+    keyDistribution: describeKeyDistribution(options.distribution),
+    keyCount,
     requests,
     seconds,
     throughput: seconds > 0 ? requests / seconds : 0,

@@ -13,6 +13,7 @@ import { readClusterMap } from '../cluster/map.ts';
 import { UsageError } from '../errors.ts';
 import { checkOutputFile, writeError } from '../files.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/rokv/constants.ts';
+import { UNIFORM, describeKeyDistribution, parseKeyDistribution } from './key-choice.ts';
 import { CLIENT_STORAGE } from './load-data.ts';
 import { defaultThreads, runLoad } from './load.ts';
 import { formatText, renderHtml } from './report.ts';
@@ -44,6 +45,7 @@ const program = newCommand('client')
   .option('--duration <seconds>', 'run for this long instead of a request count', parseNumberIn(0.1, 86_400))
   .option('--warmup <n>', 'requests answered before counting starts', parseCount, 0)
   .option('--miss-ratio <r>', 'fraction of requests for absent keys (must be NOT_FOUND)', parseNumberIn(0, 1), 0)
+  .addOption(new Option('--distribution <spec>', 'how requests spread over the keys: uniform, or zipf:S (Zipf with exponent S > 0, e.g. zipf:0.99: a few hot keys, scattered over the file by --seed)').argParser(asFlag(parseKeyDistribution)).default(UNIFORM, describeKeyDistribution(UNIFORM)))
   .option('--seed <seed>', 'random seed for key choice', '1')
   .addOption(new Option('--storage <tier>', 'how the client holds the data file to check answers: memory (read whole and verified) or mmap (mapped read-only, for files larger than RAM: the client checks the header only and trusts the rest)').choices(CLIENT_STORAGE).default('memory'))
   .addOption(new Option('--protocol <protocol>', 'wire protocol: rokv, or resp to drive Redis').choices(['rokv', 'resp']).default('rokv'))
@@ -92,6 +94,7 @@ program.action((file: string, opts) => runMain('client', async () => {
     durationSeconds: opts.duration ?? 0,
     warmup: opts.warmup,
     missRatio: opts.missRatio,
+    distribution: opts.distribution,
     seed: opts.seed,
     intervalMs: INTERVAL_MS,
     connectTimeoutMs: opts.connectTimeout * 1000,

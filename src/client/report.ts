@@ -11,6 +11,7 @@ export function formatText(r: LoadReport): string {
   const l = r.latency;
   return [
     `rokv client: ${r.server} (${r.protocol}), ${r.clients} connections × pipeline ${r.pipeline}, ${r.threads} thread${r.threads > 1 ? 's' : ''}${r.interrupted ? ' (interrupted: answers so far)' : ''}`,
+    `keys         ${r.keyDistribution} over ${n(r.keyCount)} keys`,
     `requests     ${n(r.requests)} in ${r.seconds.toFixed(2)} s`,
     `throughput   ${n(r.throughput)} req/s`,
     `latency µs   p50 ${n(l.p50)}  p90 ${n(l.p90)}  p99 ${n(l.p99)}  p99.9 ${n(l.p999)}  max ${n(l.max)}  (mean ${l.mean.toFixed(1)})`,
