@@ -44,6 +44,8 @@ export class WorkerPool {
   private deaths: number[] = [];
   private readonly restarts = new Set<NodeJS.Timeout>();
   private closing = false;
+  /** start() is running: a loop that cannot listen ends it (nothing restarts, nothing is logged as a death). */
+  private starting = false;
   /** Slots placement: the live flags every loop's router reads. */
   private readonly peers: SharedArrayBuffer | null;
   /** The descriptors of versions (mmap, disk), and which of them each loop still holds. */
@@ -71,6 +73,7 @@ export class WorkerPool {
 
   /** Starts every loop; resolves with the bound ports, or rejects (all stopped) with the first failure. */
   async start(): Promise<number[]> {
+    this.starting = true;
     try {
       for (let loop = 0; loop < this.workers.length; loop++) {
         const ports = await this.startLoop(loop);
@@ -81,6 +84,8 @@ export class WorkerPool {
       this.closing = true;
       await Promise.all(this.workers.map((w) => w?.terminate()));
       throw error;
+    } finally {
+      this.starting = false;
     }
     return endpoints(this.settings).map((e) => e.port);
   }
@@ -170,6 +175,7 @@ export class WorkerPool {
     let failure: Error | null = null;
     worker.on('error', (error) => (failure = error as Error));
     let started: ((m: Started) => void) | null = null;
+    let listened = false;
     worker.on('message', (m: Released | Started) => {
       if (m.type === 'released') this.released(loop, m.fd);
       else started?.(m);
@@ -178,11 +184,15 @@ export class WorkerPool {
       for (const fd of this.held[loop]) this.released(loop, fd);
       if (this.workers[loop] === worker) this.workers[loop] = null;
       this.stats.clearLevels(loop);
-      if (!this.closing) this.died(loop, failure ? String(failure) : `exit code ${code}`);
+      // Exiting before it listened while the pool starts: start() rejects with why, and
+      // stops; its 'exit' can come before that rejection is handled (a worker's last
+      // message and its exit are delivered in one turn), so it is not a death to restart.
+      if (!this.closing && (listened || !this.starting)) this.died(loop, failure ? String(failure) : `exit code ${code}`);
     });
     return new Promise<number[]>((resolve, reject) => {
       started = (m) => {
         started = null;
+        listened = m.type === 'listening';
         if (m.type === 'listening') resolve(m.ports);
         else reject(Object.assign(new Error(m.message), { code: m.code, port: m.port }));
       };
