@@ -2,7 +2,8 @@
 // key (ketama: the owner, then the shards twemproxy falls back to; slots: the slot's
 // shard, primary first), and when that server is unreachable, busy (BUSY), silent
 // past the timeout or its connection drops, to the next; counts failovers. Refuses
-// servers that serve another map or shard. Speaks rokv's binary protocol.
+// servers that serve another map or shard, and a server that refuses the credentials
+// (or asks for some). Speaks rokv's binary protocol.
 
 import type { NodeAddress } from '../addresses.ts';
 import { type ClusterMap, type Placement, placementOf, serverCount, serversOf, shardOfServer } from '../cluster/map.ts';
@@ -26,21 +27,25 @@ export class ClusterClient {
   /**
    * Connects to every server: the binary-protocol address of each server of the map,
    * in the map's server order (ketama: shard i; slots: shard i's primary, then its
-   * replicas). Unreachable ones start down.
+   * replicas), authenticated with `options.user`/`options.password` when given.
+   * Unreachable or busy ones start down; one that answers with any other error (a
+   * refused password, NOAUTH when none was given) is a failure of the whole connect.
    */
-  static async connect(map: ClusterMap, servers: NodeAddress[], timeouts: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs'> = {}): Promise<ClusterClient> {
+  static async connect(map: ClusterMap, servers: NodeAddress[], options: Pick<ConnectOptions, 'connectTimeoutMs' | 'timeoutMs' | 'user' | 'password'> = {}): Promise<ClusterClient> {
     const wanted = serverCount(map);
     if (servers.length !== wanted) {
       throw new InputError(`cluster ${map.id} has ${wanted} servers (${map.shards.length} shards${map.placement === 'slots' ? ` × ${map.replicas}` : ''}) but ${servers.length} were given`);
     }
     const attempts = await Promise.allSettled(servers.map(async (address, index) => {
       const shard = shardOfServer(map, index);
-      let connection: RokvConnection;
+      let connection: RokvConnection | null = null;
       let info: Record<string, unknown>;
       try {
-        connection = await connect({ ...address, ...timeouts });
+        connection = await connect({ ...address, ...options });
         info = await connection.info();
-      } catch {
+      } catch (error) {
+        connection?.destroy();
+        if (error instanceof RokvError && error.code !== ERR_BUSY) throw new InputError(`${address.host}:${address.port}: ${error.message}`);
         return null; // unreachable, busy or silent: down, its replicas serve
       }
       if (info.cluster !== map.id || info.shard !== shard) {

@@ -16,8 +16,15 @@ export async function runClusterLoad(options: LoadTestOptions, map: ClusterMap, 
   const tally = new Tally(options.intervalMs);
   const missKeys = makeMissKeys(data, random);
   const chooseKey = keyChooser(options.distribution, offsets.length, hotKeySeed(options.seed), random);
-  const timeouts = { connectTimeoutMs: options.connectTimeoutMs, timeoutMs: options.timeoutMs };
-  const clients = await Promise.all(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], timeouts)));
+  const { credentials } = options;
+  const connecting = { connectTimeoutMs: options.connectTimeoutMs, timeoutMs: options.timeoutMs, user: credentials?.user ?? undefined, password: credentials?.password };
+  const attempts = await Promise.allSettled(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], connecting)));
+  const refused = attempts.find((a) => a.status === 'rejected');
+  if (refused) {
+    await Promise.all(attempts.map((a) => a.status === 'fulfilled' && a.value.close())); // nothing left open to keep the process up
+    throw refused.reason;
+  }
+  const clients = attempts.map((a) => (a as PromiseFulfilledResult<ClusterClient>).value);
   const budget = options.warmup + options.requests;
   let issued = 0;
   let completed = 0;

@@ -65,7 +65,6 @@ program.action((file: string, opts) => runMain('client', async () => {
   const password: string | undefined = opts.password ?? (process.env[PASSWORD_ENV] || undefined);
   const user: string | undefined = opts.user ?? (process.env[USER_ENV] || undefined);
   if (user !== undefined && password === undefined) throw new UsageError(`--user needs --password (or ${PASSWORD_ENV})`);
-  if (opts.cluster && password !== undefined) throw new UsageError('--cluster does not authenticate yet: --password goes with one server');
   const credentials: Credentials | null = password === undefined ? null : { user: user ?? null, password };
   const reportFile: string | undefined = opts.output ?? opts.report;
   if (reportFile) checkOutputFile(reportFile, [file]);
