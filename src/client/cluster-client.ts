@@ -9,6 +9,7 @@ import type { NodeAddress } from '../addresses.ts';
 import { type ClusterMap, type Placement, placementOf, serverCount, serversOf, shardOfServer } from '../cluster/map.ts';
 import { InputError } from '../errors.ts';
 import { ERR_BUSY } from '../protocol/rokv/constants.ts';
+import { allOrRelease } from './all-or-release.ts';
 import { type ConnectOptions, RokvConnection, RokvError, connect, keyBytes } from './connection.ts';
 
 export class ClusterClient {
@@ -36,7 +37,7 @@ export class ClusterClient {
     if (servers.length !== wanted) {
       throw new InputError(`cluster ${map.id} has ${wanted} servers (${map.shards.length} shards${map.placement === 'slots' ? ` × ${map.replicas}` : ''}) but ${servers.length} were given`);
     }
-    const attempts = await Promise.allSettled(servers.map(async (address, index) => {
+    const connections = await allOrRelease(servers.map(async (address, index) => {
       const shard = shardOfServer(map, index);
       let connection: RokvConnection | null = null;
       let info: Record<string, unknown>;
@@ -53,14 +54,7 @@ export class ClusterClient {
         throw new InputError(`${address.host}:${address.port} serves ${info.cluster === undefined ? 'no cluster shard' : `shard ${info.shard} of cluster ${info.cluster}`}, expected shard ${shard} of cluster ${map.id}`);
       }
       return connection;
-    }));
-    // Report the first wrong server in order, whichever answered first.
-    const refused = attempts.find((a) => a.status === 'rejected');
-    if (refused) {
-      for (const a of attempts) if (a.status === 'fulfilled') a.value?.destroy();
-      throw refused.reason;
-    }
-    const connections = attempts.map((a) => (a as PromiseFulfilledResult<RokvConnection | null>).value);
+    }), (connection) => connection?.destroy()); // the first wrong server in order is reported, whichever answered first
     if (connections.every((c) => c === null)) throw new InputError('no server of the cluster is reachable');
     return new ClusterClient(map, connections);
   }

@@ -6,6 +6,7 @@ import seedrandom from 'seedrandom';
 import type { ClusterMap } from '../cluster/map.ts';
 import type { DataFile } from '../format/data-file.ts';
 import { STATUS_NOT_FOUND, STATUS_OK } from '../protocol/rokv/constants.ts';
+import { allOrRelease } from './all-or-release.ts';
 import { ClusterClient } from './cluster-client.ts';
 import { hotKeySeed, keyChooser } from './key-choice.ts';
 import type { LoadTestOptions, WorkerResult } from './load-types.ts';
@@ -18,13 +19,7 @@ export async function runClusterLoad(options: LoadTestOptions, map: ClusterMap, 
   const chooseKey = keyChooser(options.distribution, offsets.length, hotKeySeed(options.seed), random);
   const { credentials } = options;
   const connecting = { connectTimeoutMs: options.connectTimeoutMs, timeoutMs: options.timeoutMs, user: credentials?.user ?? undefined, password: credentials?.password };
-  const attempts = await Promise.allSettled(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], connecting)));
-  const refused = attempts.find((a) => a.status === 'rejected');
-  if (refused) {
-    await Promise.all(attempts.map((a) => a.status === 'fulfilled' && a.value.close())); // nothing left open to keep the process up
-    throw refused.reason;
-  }
-  const clients = attempts.map((a) => (a as PromiseFulfilledResult<ClusterClient>).value);
+  const clients = await allOrRelease(Array.from({ length: options.clients }, () => ClusterClient.connect(map, options.servers ?? [], connecting)), (client) => client.close());
   const budget = options.warmup + options.requests;
   let issued = 0;
   let completed = 0;
