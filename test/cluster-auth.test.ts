@@ -4,8 +4,9 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pair, packRecords, runBin, tempDir } from './helpers.ts';
-import { type RunningServer, startServer } from './server-helpers.ts';
+import { startShardedCluster } from './cluster-helpers.ts';
+import { type Pair, runBin } from './helpers.ts';
+import type { RunningServer } from './server-helpers.ts';
 
 const PASSWORD = 'cluster-secret';
 
@@ -16,11 +17,7 @@ describe('bin/client --cluster --password', () => {
   let servers: RunningServer[] = [];
 
   beforeAll(async () => {
-    source = packRecords(records);
-    dir = path.join(tempDir(), 'cluster');
-    const run = runBin('shard', [source, '--shards', '3', '-o', dir]);
-    expect(run.status, run.stderr).toBe(0);
-    servers = await Promise.all([0, 1, 2].map((i) => startServer(path.join(dir, `shard-${i}.data`), ['--cluster', path.join(dir, 'cluster.json'), '--requirepass', PASSWORD])));
+    ({ source, dir, servers } = await startShardedCluster(records, 3, [], ['--requirepass', PASSWORD]));
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));

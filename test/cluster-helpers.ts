@@ -1,5 +1,5 @@
-// Helpers for cluster tests: free ports chosen before a map names them, the shard
-// servers of a bin/shard folder, real twemproxy (nutcracker) on a generated config,
+// Helpers for cluster tests: free ports chosen before a map names them, a ketama
+// cluster from records (packed, sharded, served), the shard servers of a bin/shard folder, real twemproxy (nutcracker) on a generated config,
 // and pipelined RESP GETs of many keys over one connection.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { waitForPort } from '../tools/bench/processes.ts';
+import { type Pair, packRecords, runBin, tempDir } from './helpers.ts';
 import { type Reply, command, parseReplies } from './resp-helpers.ts';
 import { RawClient, type RunningServer, startServer } from './server-helpers.ts';
 
@@ -31,6 +32,28 @@ export async function startShardServers(dir: string, servers: { shard: number; r
   return Promise.all(servers.map(({ shard, respPort }, i) => startServer(path.join(dir, `shard-${shard}.data`), [
     '--cluster', path.join(dir, 'cluster.json'), '--port', String(binaryPorts[i]), '--resp-port', String(respPort), ...args,
   ])));
+}
+
+/** A ketama cluster of `records`: the packed source, bin/shard's folder and its run (for its report), one server per shard. */
+export interface ShardedCluster {
+  source: string;
+  dir: string;
+  shardRun: { status: number | null; stdout: string; stderr: string };
+  servers: RunningServer[];
+}
+
+/**
+ * Packs `records`, runs `bin/shard SOURCE --shards N ...shardArgs -o DIR` (failing the
+ * test if it fails), and starts `bin/server DIR/shard-i.data --cluster DIR/cluster.json
+ * ...serverArgs` for each of the N shards on ephemeral ports.
+ */
+export async function startShardedCluster(records: Pair[], shards: number, shardArgs: string[] = [], serverArgs: string[] = []): Promise<ShardedCluster> {
+  const source = packRecords(records);
+  const dir = path.join(tempDir(), 'cluster');
+  const shardRun = runBin('shard', [source, '--shards', String(shards), ...shardArgs, '-o', dir]);
+  if (shardRun.status !== 0) throw new Error(`bin/shard failed: ${shardRun.stderr}`);
+  const servers = await Promise.all(Array.from({ length: shards }, (_, i) => startServer(path.join(dir, `shard-${i}.data`), ['--cluster', path.join(dir, 'cluster.json'), ...serverArgs])));
+  return { source, dir, shardRun, servers };
 }
 
 /** nutcracker on PATH, installed from Debian's packages when missing (the test setup does the same). */

@@ -13,6 +13,7 @@ import { KetamaRing, fnv1a64, ketamaPointsPerServer } from '../src/cluster/ketam
 import { placementOf, readClusterMap } from '../src/cluster/map.ts';
 import { splitSlots } from '../src/cluster/slots.ts';
 import { type Pair, ROOT, packRecords, runBin, tempDir } from './helpers.ts';
+import { startShardedCluster } from './cluster-helpers.ts';
 import { type RunningServer, startServer } from './server-helpers.ts';
 
 const keys = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`key-${(i * 2654435761) % 4_294_967_291}-${i}`));
@@ -112,13 +113,10 @@ describe('a sharded cluster', () => {
   let servers: RunningServer[] = [];
 
   beforeAll(async () => {
-    source = packRecords(records);
-    dir = path.join(tempDir(), 'cluster');
-    const run = runBin('shard', [source, '--shards', '3', '--replicas', '2', '-o', dir, '--json']);
-    expect(run.status, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout);
+    let shardRun: { stdout: string };
+    ({ source, dir, servers, shardRun } = await startShardedCluster(records, 3, ['--replicas', '2', '--json']));
+    const report = JSON.parse(shardRun.stdout);
     expect(report.keys_per_shard.reduce((a: number, b: number) => a + b, 0)).toBe(3000);
-    servers = await Promise.all([0, 1, 2].map((i) => startServer(path.join(dir, `shard-${i}.data`), ['--cluster', path.join(dir, 'cluster.json')])));
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
